@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "options.h"
+
+void
+vus_options_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [EAL options] -- [--vhost-user PATH[,client][,queues=N]]...\n"
+		"  --vhost-user PATH[,client][,queues=N]\n"
+		"        a vhost-user port on unix socket PATH; server mode unless 'client';\n"
+		"        N queue pairs at most (default %u, max %u). Repeatable.\n"
+		"  Without --vhost-user: %u server ports %s/vhost0.sock ... (the default).\n",
+		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS,
+		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR);
+}
+
+static int
+parse_vhost(struct vus_options *o, const char *arg)
+{
+	unsigned int i = o->nvhost;
+	struct vhost_port_params *p = &o->vhost[i];
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (i == VUS_MAX_CLI_PORTS) {
+		fprintf(stderr, "too many --vhost-user ports (max %u)\n", VUS_MAX_CLI_PORTS);
+		return -1;
+	}
+	copy = strdup(arg);
+	if (copy == NULL)
+		return -1;
+	tok = strtok_r(copy, ",", &save);
+	if (tok == NULL || strlen(tok) >= sizeof(o->vhost_paths[i])) {
+		fprintf(stderr, "--vhost-user: bad path '%s'\n", arg);
+		free(copy);
+		return -1;
+	}
+	snprintf(o->vhost_paths[i], sizeof(o->vhost_paths[i]), "%s", tok);
+	memset(p, 0, sizeof(*p));
+	p->path = o->vhost_paths[i];
+	while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+		char *end;
+
+		if (strcmp(tok, "client") == 0) {
+			p->client = true;
+		} else if (strncmp(tok, "queues=", 7) == 0) {
+			unsigned long q = strtoul(tok + 7, &end, 10);
+
+			if (*end != '\0' || q == 0 || q > VHOST_CTRL_MAX_QUEUE_PAIRS) {
+				fprintf(stderr, "--vhost-user: queues must be 1..%u, got '%s'\n",
+					VHOST_CTRL_MAX_QUEUE_PAIRS, tok + 7);
+				ret = -1;
+			}
+			p->queue_pairs = (unsigned int)q;
+		} else {
+			fprintf(stderr, "--vhost-user: unknown option '%s'\n", tok);
+			ret = -1;
+		}
+	}
+	free(copy);
+	if (ret == 0)
+		o->nvhost++;
+	return ret;
+}
+
+static void
+set_defaults(struct vus_options *o)
+{
+	mkdir(VUS_DEFAULT_DIR, 0755);
+	for (unsigned int i = 0; i < VUS_DEFAULT_PORTS; i++) {
+		snprintf(o->vhost_paths[i], sizeof(o->vhost_paths[i]), "%s/vhost%u.sock",
+			 VUS_DEFAULT_DIR, i);
+		memset(&o->vhost[i], 0, sizeof(o->vhost[i]));
+		o->vhost[i].path = o->vhost_paths[i];
+	}
+	o->nvhost = VUS_DEFAULT_PORTS;
+	o->defaults = true;
+}
+
+int
+vus_options_parse(struct vus_options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vhost-user", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			if (parse_vhost(o, optarg) != 0)
+				return -1;
+			break;
+		case 'h':
+		default:
+			vus_options_usage(argv[0]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "unexpected argument '%s'\n", argv[optind]);
+		vus_options_usage(argv[0]);
+		return -1;
+	}
+	if (o->nvhost == 0)
+		set_defaults(o);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VUSWITCH_OPTIONS_H
+#define VUSWITCH_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "vhost_ctrl.h"
+
+#define VUS_MAX_CLI_PORTS 64
+
+/** What the command line asks for (the part after EAL's "--"). */
+struct vus_options {
+	struct vhost_port_params vhost[VUS_MAX_CLI_PORTS];
+	char vhost_paths[VUS_MAX_CLI_PORTS][108];
+	unsigned int nvhost;
+	bool defaults; /**< no port given: the built-in default set */
+};
+
+/** Directory and ports of the built-in default. */
+#define VUS_DEFAULT_DIR "/tmp/vuswitch"
+#define VUS_DEFAULT_PORTS 2
+
+/**
+ * Parse application options. @return 0, or -1 after printing the problem
+ * and the usage.
+ */
+int vus_options_parse(struct vus_options *o, int argc, char **argv);
+
+/** Print usage to stderr. */
+void vus_options_usage(const char *prog);
+
+#endif

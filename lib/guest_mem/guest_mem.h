@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GUEST_MEM_H
+#define GUEST_MEM_H
+
+/**
+ * @file
+ * Guest memory as a back-end sees it: regions mapped from fds a front-end
+ * sent, and translation of guest-physical (descriptor buffers) and
+ * front-end-virtual (ring addresses) ranges to host pointers.
+ *
+ * Trust: every number here comes from a peer. guest_mem_region_map() checks
+ * sizes, overflow and the file behind the fd before mapping;
+ * guest_mem_table_build() rejects overlaps. Translations return how many
+ * bytes are contiguous from the address, so callers never run past a
+ * mapping.
+ *
+ * A table is immutable once built. The control plane builds a new one aside
+ * and swaps it in (lib/virtq handover); regions are unmapped only after no
+ * lcore can still use them.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One mapped region. */
+struct guest_mem_region {
+	uint64_t gpa;       /**< guest physical start */
+	uint64_t size;      /**< bytes */
+	uint64_t uva;       /**< front-end virtual start */
+	uint64_t mmap_offset; /**< offset of the region in its fd */
+	uint8_t *host;      /**< host address of gpa */
+	void *map_addr;     /**< start of the mmap (for munmap) */
+	size_t map_len;     /**< length of the mmap */
+};
+
+/** An immutable, sorted set of regions. */
+struct guest_mem_table {
+	unsigned int n;                  /**< number of regions */
+	uint64_t mapped_bytes;           /**< sum of map_len */
+	const struct guest_mem_region **by_uva; /**< regions sorted by uva */
+	struct guest_mem_region r[];     /**< regions sorted by gpa */
+};
+
+/**
+ * Validate a region description and map it from @p fd (MAP_SHARED,
+ * read/write, never exec, excluded from core dumps).
+ * Rejects: size 0; gpa+size, uva+size or mmap_offset+size overflow; an fd
+ * that is not a regular file (memfd, hugetlbfs, tmpfs); a file shorter than
+ * mmap_offset + size. The fd is not closed.
+ * @param err  receives a reason on failure.
+ * @return 0 or -errno.
+ */
+int guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t size,
+			 uint64_t uva, uint64_t mmap_offset, char *err, size_t errlen);
+
+/** Unmap a region mapped by guest_mem_region_map(). */
+void guest_mem_region_unmap(struct guest_mem_region *r);
+
+/**
+ * Build a table from @p n mapped regions (copied). Rejects overlapping
+ * guest-physical or front-end-virtual ranges.
+ * @return the table, or NULL with a reason in @p err.
+ */
+struct guest_mem_table *guest_mem_table_build(const struct guest_mem_region *regs, unsigned int n,
+					      char *err, size_t errlen);
+
+/**
+ * Free a table. With @p unmap, also unmap every region that is not in
+ * @p keep (which may be NULL): the regions a newer table took over stay.
+ */
+void guest_mem_table_free(struct guest_mem_table *t, bool unmap, const struct guest_mem_table *keep);
+
+/** True if the table has a region with the same mapping as @p r. */
+bool guest_mem_table_has_mapping(const struct guest_mem_table *t, const void *map_addr);
+
+/**
+ * Translate guest-physical @p gpa. On success *len is lowered to the bytes
+ * contiguous in host memory from gpa (at most the asked *len).
+ * @return host pointer, or NULL if gpa is not mapped.
+ */
+static inline void *
+guest_mem_gpa_to_hva(const struct guest_mem_table *t, uint64_t gpa, uint64_t *len)
+{
+	unsigned int lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const struct guest_mem_region *r = &t->r[mid];
+
+		if (gpa < r->gpa) {
+			hi = mid;
+		} else if (gpa - r->gpa >= r->size) {
+			lo = mid + 1;
+		} else {
+			uint64_t avail = r->size - (gpa - r->gpa);
+
+			if (*len > avail)
+				*len = avail;
+			return r->host + (gpa - r->gpa);
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Translate front-end-virtual @p uva, as guest_mem_gpa_to_hva().
+ */
+static inline void *
+guest_mem_uva_to_hva(const struct guest_mem_table *t, uint64_t uva, uint64_t *len)
+{
+	unsigned int lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const struct guest_mem_region *r = t->by_uva[mid];
+
+		if (uva < r->uva) {
+			hi = mid;
+		} else if (uva - r->uva >= r->size) {
+			lo = mid + 1;
+		} else {
+			uint64_t avail = r->size - (uva - r->uva);
+
+			if (*len > avail)
+				*len = avail;
+			return r->host + (uva - r->uva);
+		}
+	}
+	return NULL;
+}
+
+/**
+ * Translate a whole range [uva, uva+len) that must lie in one region.
+ * @return host pointer, or NULL if any byte is unmapped or len is 0.
+ */
+static inline void *
+guest_mem_uva_range(const struct guest_mem_table *t, uint64_t uva, uint64_t len)
+{
+	uint64_t got = len;
+	void *p;
+
+	if (len == 0 || uva + len < uva)
+		return NULL;
+	p = guest_mem_uva_to_hva(t, uva, &got);
+	return (p != NULL && got == len) ? p : NULL;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GUEST_MEM_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest memory requests: SET_MEM_TABLE, ADD/REM_MEM_REG, GET_MAX_MEM_SLOTS,
+ * and the dirty log (SET_LOG_BASE, SET_LOG_FD).
+ *
+ * New tables are built aside (regions mapped and checked by lib/guest_mem),
+ * then swapped in by vhost_rings_refresh(), which re-translates the rings,
+ * waits for the datapath to let go of the old table and only then unmaps
+ * what the new table does not use (MEM-5). A failed request leaves the old
+ * table in place and unmaps whatever it had mapped.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vhost_ctrl_priv.h"
+
+static int
+map_region(struct vhost_port *port, struct guest_mem_region *out,
+	   const struct vhost_msg_region *in, int fd)
+{
+	char err[160];
+	int ret = guest_mem_region_map(out, fd, in->guest_phys_addr, in->memory_size,
+				       in->userspace_addr, in->mmap_offset, err, sizeof(err));
+
+	if (ret != 0)
+		vhost_port_fault(port, "memory region gpa 0x%" PRIx64 ": %s",
+				 in->guest_phys_addr, err);
+	return ret;
+}
+
+/* Build a table from @p regs and install it; on failure unmap @p fresh
+ * (the regions mapped by this request) and keep the old table. */
+static int
+install_table(struct vhost_port *port, struct guest_mem_region *regs, unsigned int n,
+	      struct guest_mem_region *fresh, unsigned int nfresh)
+{
+	struct guest_mem_table *t, *old = port->dev.mem;
+	char err[160];
+
+	t = guest_mem_table_build(regs, n, err, sizeof(err));
+	if (t != NULL && t->mapped_bytes > VHOST_MAX_MAPPED_BYTES) {
+		snprintf(err, sizeof(err), "%" PRIu64 " bytes of guest memory exceed the limit",
+			 t->mapped_bytes);
+		guest_mem_table_free(t, false, NULL);
+		t = NULL;
+	}
+	if (t == NULL) {
+		vhost_port_fault(port, "memory table refused: %s", err);
+		for (unsigned int i = 0; i < nfresh; i++)
+			guest_mem_region_unmap(&fresh[i]);
+		return -EINVAL;
+	}
+	port->dev.mem = t;
+	vhost_rings_refresh(port, old);
+	PORT_LOG(port, INFO, "memory table: %u region(s), %" PRIu64 " bytes mapped", t->n,
+		 t->mapped_bytes);
+	return 0;
+}
+
+int
+vhost_handle_set_mem_table(struct vhost_port *port, struct vhost_msg *msg,
+			   struct vhost_reply *reply)
+{
+	const struct vhost_msg_mem_table *mt = &msg->payload.mem;
+	struct guest_mem_region regs[VHOST_MSG_MAX_TABLE_REGIONS];
+	unsigned int n = mt->nregions; /* 1..8, == nfds: checked by the dispatcher */
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (map_region(port, &regs[i], &mt->regions[i], msg->fds[i]) != 0) {
+			for (unsigned int j = 0; j < i; j++)
+				guest_mem_region_unmap(&regs[j]);
+			return -EINVAL;
+		}
+	}
+	return install_table(port, regs, n, regs, n);
+}
+
+int
+vhost_handle_get_max_mem_slots(struct vhost_port *port, struct vhost_msg *msg,
+			       struct vhost_reply *reply)
+{
+	reply->u64 = VHOST_CTRL_MAX_MEM_SLOTS;
+	reply->size = sizeof(uint64_t);
+	return 0;
+}
+
+int
+vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
+			 struct vhost_reply *reply)
+{
+	const struct guest_mem_table *cur = port->dev.mem;
+	unsigned int n = cur != NULL ? cur->n : 0;
+	struct guest_mem_region *regs;
+	int ret;
+
+	if (n >= VHOST_CTRL_MAX_MEM_SLOTS) {
+		vhost_port_fault(port, "ADD_MEM_REG: all %u memory slots in use",
+				 VHOST_CTRL_MAX_MEM_SLOTS);
+		return -ENOSPC;
+	}
+	regs = calloc(n + 1, sizeof(*regs));
+	if (regs == NULL)
+		return -ENOMEM;
+	if (n != 0)
+		memcpy(regs, cur->r, n * sizeof(*regs));
+	ret = map_region(port, &regs[n], &msg->payload.reg.region, msg->fds[0]);
+	if (ret == 0)
+		ret = install_table(port, regs, n + 1, &regs[n], 1);
+	free(regs);
+	return ret;
+}
+
+int
+vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
+			 struct vhost_reply *reply)
+{
+	const struct vhost_msg_region *want = &msg->payload.reg.region;
+	const struct guest_mem_table *cur = port->dev.mem;
+	struct guest_mem_region *regs;
+	unsigned int n = 0;
+	bool found = false;
+	int ret;
+
+	if (cur == NULL || cur->n == 0) {
+		vhost_port_fault(port, "REM_MEM_REG: no memory table");
+		return -ENOENT;
+	}
+	regs = calloc(cur->n, sizeof(*regs));
+	if (regs == NULL)
+		return -ENOMEM;
+	/* Matched by gpa, user address and size; mmap_offset is ignored (MEM-6). */
+	for (unsigned int i = 0; i < cur->n; i++) {
+		const struct guest_mem_region *r = &cur->r[i];
+
+		if (!found && r->gpa == want->guest_phys_addr && r->uva == want->userspace_addr &&
+		    r->size == want->memory_size)
+			found = true;
+		else
+			regs[n++] = *r;
+	}
+	if (!found) {
+		vhost_port_fault(port, "REM_MEM_REG: no region gpa 0x%" PRIx64 " size 0x%" PRIx64,
+				 want->guest_phys_addr, want->memory_size);
+		free(regs);
+		return -ENOENT;
+	}
+	ret = install_table(port, regs, n, NULL, 0);
+	free(regs);
+	return ret;
+}
+
+int
+vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
+			  struct vhost_reply *reply)
+{
+	struct vhost_dev *dev = &port->dev;
+	uint64_t size = msg->payload.log.mmap_size, off = msg->payload.log.mmap_offset;
+	void *old_map = dev->log_map;
+	size_t old_len = dev->log_map_len;
+	struct stat st;
+	void *map;
+
+	if (size == 0 || off + size < off || off + size > SIZE_MAX) {
+		vhost_port_fault(port, "SET_LOG_BASE size 0x%" PRIx64 " offset 0x%" PRIx64
+				 " invalid", size, off);
+		return -EINVAL;
+	}
+	if (fstat(msg->fds[0], &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < off + size) {
+		vhost_port_fault(port, "SET_LOG_BASE: log fd is not a file of %" PRIu64 " bytes",
+				 off + size);
+		return -EINVAL;
+	}
+	map = mmap(NULL, (size_t)(off + size), PROT_READ | PROT_WRITE, MAP_SHARED, msg->fds[0], 0);
+	if (map == MAP_FAILED) {
+		vhost_port_fault(port, "SET_LOG_BASE: mmap failed: %s", strerror(errno));
+		return -errno;
+	}
+	dev->log_map = map;
+	dev->log_map_len = (size_t)(off + size);
+	dev->log_base = (uint8_t *)map + off;
+	dev->log_size = size;
+	vhost_rings_refresh(port, NULL);
+	if (old_map != NULL)
+		munmap(old_map, old_len);
+	PORT_LOG(port, INFO, "dirty log: %" PRIu64 " bytes", size);
+	/* Always answered; echo the description (LOG-2). */
+	reply->log = msg->payload.log;
+	reply->size = sizeof(reply->log);
+	return 0;
+}
+
+int
+vhost_handle_set_log_fd(struct vhost_port *port, struct vhost_msg *msg,
+			struct vhost_reply *reply)
+{
+	if (port->dev.log_fd >= 0)
+		close(port->dev.log_fd);
+	port->dev.log_fd = msg->fds[0];
+	msg->fds[0] = -1;
+	return 0;
+}

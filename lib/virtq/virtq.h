@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VIRTQ_H
+#define VIRTQ_H
+
+/**
+ * @file
+ * The datapath side of one virtqueue, and the handover through which the
+ * control plane gives a ring to the poll-mode lcore that owns it.
+ *
+ * Handover (see doc/design.md):
+ *  - The control thread builds a struct virtq_conf aside (translated ring
+ *    pointers, negotiated features, memory table) and publishes it with
+ *    virtq_publish(): one release store of a pointer.
+ *  - The owning lcore loads the pointer once per poll (virtq_conf_get(),
+ *    acquire) and uses that snapshot until its next quiescent state, which it
+ *    reports to the shared rte_rcu_qsbr between polls.
+ *  - After publishing, the control thread waits for a grace period
+ *    (virtq_sync()) before freeing the old conf or unmapping what it pointed
+ *    to. While the published pointer is NULL and a grace period has passed,
+ *    the control thread alone owns struct virtq_pos (e.g. for GET_VRING_BASE);
+ *    while it is non-NULL the lcore alone writes it.
+ *
+ * This header never includes control-plane headers; the control plane
+ * includes it.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rte_rcu_qsbr;
+
+/** Virtio feature bits the datapath implements (offered by the control plane). */
+#define VIRTQ_F_BIT(b) (1ULL << (b))
+
+/** Split ring layout pointers (host virtual addresses). */
+struct virtq_split {
+	void *desc;   /**< struct vring_desc[num] */
+	void *avail;  /**< flags, idx, ring[num], used_event */
+	void *used;   /**< flags, idx, ring[num], avail_event */
+};
+
+/** Packed ring layout pointers (host virtual addresses). */
+struct virtq_packed {
+	void *desc;         /**< struct vring_packed_desc[num] */
+	void *driver_event; /**< driver event suppression area */
+	void *device_event; /**< device event suppression area */
+};
+
+/**
+ * Immutable configuration of a running ring, built by the control plane.
+ * Never modified after virtq_publish(); replaced as a whole.
+ */
+struct virtq_conf {
+	uint16_t num;             /**< ring size */
+	bool packed;              /**< RING_PACKED negotiated */
+	bool enabled;             /**< SET_VRING_ENABLE state: false = discard */
+	bool tx;                  /**< guest TX ring (odd index) */
+	uint8_t hdr_len;          /**< virtio-net header length: 10 or 12 */
+	uint64_t features;        /**< negotiated virtio features */
+	union {
+		struct virtq_split split;
+		struct virtq_packed packed_ring;
+	} ring;
+	int call_fd;              /**< eventfd to notify the guest, -1 if none */
+	const struct guest_mem_table *mem; /**< guest memory to translate buffers */
+	/** Dirty log (LOG_ALL): host address and size in bytes, NULL if none. */
+	uint8_t *log_base;
+	uint64_t log_size;
+	/** Guest physical address of the used ring for logging, when logged. */
+	uint64_t log_used_gpa;
+	bool log_used;
+};
+
+/** Ring position: owned by the lcore while published, else by control. */
+struct virtq_pos {
+	uint16_t last_avail_idx;
+	uint16_t last_used_idx;
+	bool avail_wrap;          /**< packed: avail wrap counter */
+	bool used_wrap;           /**< packed: used wrap counter */
+};
+
+/** Per-ring datapath counters (written by the owning lcore only). */
+struct virtq_stats {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/** One virtqueue as the datapath sees it. */
+struct virtq {
+	_Atomic(const struct virtq_conf *) conf; /**< NULL: not processed */
+	struct virtq_pos pos;
+	struct virtq_stats stats;
+};
+
+/** Load the published conf for one poll (acquire). NULL: skip the ring. */
+static inline const struct virtq_conf *
+virtq_conf_get(struct virtq *vq)
+{
+	return atomic_load_explicit(&vq->conf, memory_order_acquire);
+}
+
+/**
+ * Publish a new conf (may be NULL to withdraw the ring). The old pointer is
+ * returned; it may still be in use until virtq_sync() returns.
+ */
+const struct virtq_conf *virtq_publish(struct virtq *vq, const struct virtq_conf *conf);
+
+/**
+ * Wait until every lcore registered with @p qsbr has passed a quiescent
+ * state, so nothing published before this call is still in use.
+ * Returns at once when @p qsbr is NULL (no datapath threads).
+ */
+void virtq_sync(struct rte_rcu_qsbr *qsbr);
+
+/**
+ * Encode the position as GET_VRING_BASE answers it: split rings give the
+ * next avail index; packed rings give avail index | wrap << 15 and used index
+ * | wrap << 31 in the high half.
+ */
+uint32_t virtq_pos_encode(const struct virtq_pos *pos, bool packed);
+
+/**
+ * Set the position from SET_VRING_BASE. For packed rings with a zero high
+ * half (DPDK virtio-user), the used position is derived from the avail one.
+ * Split rings take only the avail index: the used index is read from guest
+ * memory when the ring starts.
+ */
+void virtq_pos_decode(struct virtq_pos *pos, uint32_t num, bool packed);
+
+/** Bytes the split-ring parts need: desc, avail, used (with event fields). */
+uint64_t virtq_split_desc_size(uint32_t num);
+uint64_t virtq_split_avail_size(uint32_t num, bool event_idx);
+uint64_t virtq_split_used_size(uint32_t num, bool event_idx);
+
+/** Read used->idx of a split ring (used when the ring starts). */
+uint16_t virtq_split_used_idx(const struct virtq_conf *conf);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTQ_H */
