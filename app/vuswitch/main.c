@@ -16,13 +16,22 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "fwd_lcore.h"
 #include "options.h"
+#include "port_vhost.h"
 #include "vhost_ctrl.h"
 #include "vus_log.h"
 
+/* mbufs only carry packets between two copies: a small pool serves all. */
+#define VUS_MBUFS 8191
+#define VUS_MBUF_CACHE 256
+
 static struct vhost_ctrl *g_ctrl;
+static struct vus_port *g_ports[VUS_MAX_CLI_PORTS];
+static unsigned int g_nports;
 
 static void
 on_signal(int sig)
@@ -54,6 +63,38 @@ qsbr_create(void)
 		q = NULL;
 	}
 	return q;
+}
+
+/* Switch ports over the vhost-user ports, and the forwarding lcores.
+ * @return lcores started, 0 if none (control only), <0 on error. */
+static int
+start_forwarding(const struct vus_options *opts, struct rte_rcu_qsbr *qsbr)
+{
+	struct fwd_config cfg = { .engine = fwd_engine_find(opts->fwd), .qsbr = qsbr };
+	int n;
+
+	for (unsigned int i = 0; i < opts->nvhost; i++) {
+		g_ports[i] = port_vhost_create(g_ctrl, i, (uint16_t)i);
+		if (g_ports[i] == NULL) {
+			VUS_CTRL_LOG(ERR, "cannot create switch port %u\n", i);
+			return -1;
+		}
+		g_nports++;
+	}
+	cfg.ports = g_ports;
+	cfg.nports = g_nports;
+	cfg.mp = rte_pktmbuf_pool_create("vus_mbufs", VUS_MBUFS, VUS_MBUF_CACHE, 0,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (cfg.mp == NULL) {
+		VUS_CTRL_LOG(ERR, "cannot create the mbuf pool: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	n = fwd_start(&cfg);
+	if (n == 0)
+		VUS_CTRL_LOG(INFO, "no worker lcore: control plane only, no forwarding\n");
+	else
+		VUS_CTRL_LOG(INFO, "forwarding (%s) on %d lcore(s)\n", opts->fwd, n);
+	return n;
 }
 
 int
@@ -100,8 +141,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot start the control thread: %s\n", strerror(-ret));
 		return 1;
 	}
+	ret = start_forwarding(&opts, qsbr);
 	pthread_join(tid, NULL);
 	VUS_CTRL_LOG(INFO, "shutting down\n");
+	if (ret > 0) {
+		fwd_stop();
+		fwd_print_stats();
+	}
+	for (unsigned int i = 0; i < g_nports; i++)
+		vus_port_destroy(g_ports[i]);
 	vhost_ctrl_destroy(g_ctrl);
 	g_ctrl = NULL;
 	rte_free(qsbr);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fwd.h"
 #include "options.h"
 
 void
@@ -16,9 +17,12 @@ vus_options_usage(const char *prog)
 		"  --vhost-user PATH[,client][,queues=N]\n"
 		"        a vhost-user port on unix socket PATH; server mode unless 'client';\n"
 		"        N queue pairs at most (default %u, max %u). Repeatable.\n"
-		"  Without --vhost-user: %u server ports %s/vhost0.sock ... (the default).\n",
+		"  Without --vhost-user: %u server ports %s/vhost0.sock ... (the default).\n"
+		"  --fwd MODE\n"
+		"        forwarding between ports 0<->1, 2<->3, ... on the worker lcores:\n"
+		"        %s (default io)\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS,
-		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR);
+		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR, fwd_engine_names());
 }
 
 static int
@@ -89,18 +93,28 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "vhost-user", required_argument, NULL, 'v' },
+		{ "fwd", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	snprintf(o->fwd, sizeof(o->fwd), "io");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (parse_vhost(o, optarg) != 0)
 				return -1;
+			break;
+		case 'f':
+			if (fwd_engine_find(optarg) == NULL) {
+				fprintf(stderr, "--fwd: unknown mode '%s' (known: %s)\n", optarg,
+					fwd_engine_names());
+				return -1;
+			}
+			snprintf(o->fwd, sizeof(o->fwd), "%s", optarg);
 			break;
 		case 'h':
 		default:

@@ -14,6 +14,7 @@ struct vus_options {
 	char vhost_paths[VUS_MAX_CLI_PORTS][108];
 	unsigned int nvhost;
 	bool defaults; /**< no port given: the built-in default set */
+	char fwd[16];  /**< forwarding engine name */
 };
 
 /** Directory and ports of the built-in default. */

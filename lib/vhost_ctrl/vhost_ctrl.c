@@ -112,6 +112,35 @@ vhost_ctrl_port_add(struct vhost_ctrl *ctrl, const struct vhost_port_params *par
 	return evloop_call(ctrl->loop, port_add, &a);
 }
 
+struct ring_args {
+	struct vhost_ctrl *ctrl;
+	unsigned int port, ring;
+	struct virtq *vq;
+};
+
+static int
+ring_get(void *arg)
+{
+	struct ring_args *a = arg;
+	struct vhost_port *port;
+
+	if (a->port >= VHOST_CTRL_MAX_PORTS || a->ctrl->ports[a->port] == NULL)
+		return -ENOENT;
+	port = a->ctrl->ports[a->port];
+	if (a->ring >= port->nrings)
+		return -ENOENT;
+	a->vq = &port->dev.rings[a->ring].vq;
+	return 0;
+}
+
+struct virtq *
+vhost_ctrl_ring(struct vhost_ctrl *ctrl, unsigned int port, unsigned int ring)
+{
+	struct ring_args a = { .ctrl = ctrl, .port = port, .ring = ring };
+
+	return evloop_call(ctrl->loop, ring_get, &a) == 0 ? a.vq : NULL;
+}
+
 struct port_args {
 	struct vhost_ctrl *ctrl;
 	unsigned int port;

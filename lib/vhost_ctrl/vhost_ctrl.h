@@ -124,6 +124,14 @@ void vhost_ctrl_destroy(struct vhost_ctrl *ctrl);
  */
 int vhost_ctrl_port_add(struct vhost_ctrl *ctrl, const struct vhost_port_params *params);
 
+/**
+ * The datapath side of ring @p ring of @p port, for the lcore that will own
+ * it. The pointer stays valid until the port is removed; the lcore reads
+ * the ring only through virtq_conf_get() (lib/virtq handover).
+ * @return NULL if the port or ring does not exist.
+ */
+struct virtq *vhost_ctrl_ring(struct vhost_ctrl *ctrl, unsigned int port, unsigned int ring);
+
 /** Remove a port: stop its rings, unmap its memory, close its sockets. */
 int vhost_ctrl_port_del(struct vhost_ctrl *ctrl, unsigned int port);
 

@@ -135,9 +135,17 @@ vhost_dev_reset(struct vhost_port *port, bool keep_connection_state)
 		close_fd(&r->kick_fd);
 		close_fd(&r->call_fd);
 		close_fd(&r->err_fd);
-		memset(r, 0, sizeof(*r));
-		r->kick_fd = r->call_fd = r->err_fd = -1;
-		atomic_init(&r->vq.conf, NULL);
+		/* Withdrawn above: the vq is ours. Its address and counters stay
+		 * (lcores keep the pointer; counters live as long as the port). */
+		r->num = 0;
+		memset(&r->addr, 0, sizeof(r->addr));
+		r->addr_set = false;
+		r->base = 0;
+		r->base_pending = false;
+		r->enabled = false;
+		r->broken_logged = false;
+		memset(&r->vq.pos, 0, sizeof(r->vq.pos));
+		r->vq.broken = false;
 	}
 	dev->features = 0;
 	dev->features_set = false;

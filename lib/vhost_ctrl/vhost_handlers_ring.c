@@ -6,6 +6,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhost_ctrl_priv.h"
@@ -151,6 +155,29 @@ vhost_handle_set_vring_kick(struct vhost_port *port, struct vhost_msg *msg,
 	return vhost_ring_blocked(port, r) ? -EFAULT : 0;
 }
 
+/* True for an eventfd, or a pipe/FIFO made non-blocking here. */
+static bool
+fd_never_blocks_writer(int fd)
+{
+	struct stat st;
+	char link[64], target[64];
+	ssize_t n;
+	int fl;
+
+	if (fstat(fd, &st) != 0)
+		return false;
+	if (S_ISFIFO(st.st_mode)) {
+		fl = fcntl(fd, F_GETFL);
+		return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
 int
 vhost_handle_set_vring_call(struct vhost_port *port, struct vhost_msg *msg,
 			    struct vhost_reply *reply)
@@ -161,6 +188,13 @@ vhost_handle_set_vring_call(struct vhost_port *port, struct vhost_msg *msg,
 	if (r == NULL) {
 		if (fd >= 0)
 			close(fd);
+		return -EINVAL;
+	}
+	/* An lcore writes to it: a pipe must not block it when full (SEC-9).
+	 * eventfds never block on write short of counter overflow. */
+	if (fd >= 0 && !fd_never_blocks_writer(fd)) {
+		vhost_port_fault(port, "SET_VRING_CALL: ring fd is neither an eventfd nor a pipe");
+		close(fd);
 		return -EINVAL;
 	}
 	/* The old fd may be in use by the lcore: closed after the grace period. */
@@ -181,9 +215,9 @@ vhost_handle_set_vring_err(struct vhost_port *port, struct vhost_msg *msg,
 			close(fd);
 		return -EINVAL;
 	}
-	if (r->err_fd >= 0)
-		close(r->err_fd);
-	r->err_fd = fd;
+	/* The datapath signals it when the ring breaks: swap like CALL. */
+	vhost_replace_fd(port, &r->err_fd, fd);
+	vhost_rings_refresh(port, NULL);
 	return 0;
 }
 

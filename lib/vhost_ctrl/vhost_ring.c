@@ -141,7 +141,12 @@ build_conf(struct vhost_port *port, unsigned int idx)
 	c->hdr_len = (dev->features & (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF)))
 			     ? 12 : 10;
 	c->call_fd = r->call_fd;
+	c->err_fd = r->err_fd;
 	c->mem = dev->mem;
+	/* Largest frame a guest may send: MTU + Ethernet and VLAN headers when
+	 * negotiated (DEV-1, VNET-5), else the largest IP packet. */
+	c->max_frame = dev->mtu != 0 && (dev->features & BIT(VIRTIO_NET_F_MTU)) ? dev->mtu + 18u
+									       : 65535u;
 	if (dev->features & BIT(VHOST_F_LOG_ALL)) {
 		c->log_base = dev->log_base;
 		c->log_size = dev->log_size;
@@ -163,6 +168,7 @@ prepare_start(struct vhost_port *port, unsigned int idx, const struct virtq_conf
 	struct vhost_ring *r = &port->dev.rings[idx];
 	struct virtq_pos *pos = &r->vq.pos;
 
+	r->vq.broken = false; /* a restart clears a broken ring (DP-15) */
 	if (r->base_pending) {
 		virtq_pos_decode(pos, r->base, c->packed);
 		r->base_pending = false;

@@ -24,11 +24,25 @@
  * includes it.
  */
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
+
+/*
+ * The published pointer is a C11 atomic. C++ code (the googletest suites,
+ * a C++ datapath) sees the same object as std::atomic, which has the same
+ * size, alignment and lock-free representation for a pointer.
+ */
+#ifdef __cplusplus
+#include <atomic>
+#define VIRTQ_ATOMIC(type) std::atomic<type>
+#define VIRTQ_LOAD_ACQUIRE(obj) std::atomic_load_explicit((obj), std::memory_order_acquire)
+#else
+#include <stdatomic.h>
+#define VIRTQ_ATOMIC(type) _Atomic(type)
+#define VIRTQ_LOAD_ACQUIRE(obj) atomic_load_explicit((obj), memory_order_acquire)
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,8 +50,16 @@ extern "C" {
 
 struct rte_rcu_qsbr;
 
-/** Virtio feature bits the datapath implements (offered by the control plane). */
-#define VIRTQ_F_BIT(b) (1ULL << (b))
+/** Virtio feature bits the datapath acts on (virtio 1.2 §6, §5.1.3). */
+enum virtq_feature {
+	VIRTQ_F_MRG_RXBUF = 15,
+	VIRTQ_F_LOG_ALL = 26,
+	VIRTQ_F_INDIRECT_DESC = 28,
+	VIRTQ_F_EVENT_IDX = 29,
+	VIRTQ_F_VERSION_1 = 32,
+	VIRTQ_F_RING_PACKED = 34,
+	VIRTQ_F_IN_ORDER = 35,
+};
 
 /** Split ring layout pointers (host virtual addresses). */
 struct virtq_split {
@@ -76,6 +98,9 @@ struct virtq_conf {
 	/** Guest physical address of the used ring for logging, when logged. */
 	uint64_t log_used_gpa;
 	bool log_used;
+	/** Largest frame accepted from the guest, net header excluded. */
+	uint32_t max_frame;
+	int err_fd;               /**< eventfd signalled when the ring breaks, -1 if none */
 };
 
 /** Ring position: owned by the lcore while published, else by control. */
@@ -86,16 +111,46 @@ struct virtq_pos {
 	bool used_wrap;           /**< packed: used wrap counter */
 };
 
+/**
+ * Reasons a packet or a guest buffer is dropped; each has a counter.
+ * X(ENUM, "name").
+ */
+#define VIRTQ_DROP_REASONS(X) \
+	X(NO_GUEST_BUF, "no_guest_buffer")   /* RX: no (or too small) guest buffer */ \
+	X(BAD_ADDR, "bad_address")           /* a buffer outside guest memory */ \
+	X(CHAIN_TOO_LONG, "chain_too_long")  /* more segments than we walk */ \
+	X(BAD_DESC, "bad_descriptor")        /* direction, indirect or next invalid */ \
+	X(SHORT_HDR, "short_header")         /* TX chain shorter than the net header */ \
+	X(BAD_HDR, "bad_net_header")         /* TX header asks for what was not negotiated */ \
+	X(TOO_SHORT, "frame_too_short")      /* TX frame below 14 bytes */ \
+	X(TOO_BIG, "frame_too_big")          /* above the largest frame */ \
+	X(NO_MBUF, "no_mbuf")                /* TX: mempool empty */ \
+	X(DISABLED, "ring_disabled")         /* consumed while disabled (RING-10) */ \
+	X(RING_BROKEN, "ring_broken")        /* ring-level corruption: ring stopped */
+
+enum virtq_drop {
+#define VIRTQ_DROP_ENUM(e, name) VIRTQ_DROP_##e,
+	VIRTQ_DROP_REASONS(VIRTQ_DROP_ENUM)
+#undef VIRTQ_DROP_ENUM
+	VIRTQ_DROP_MAX
+};
+
+/** Name of a drop reason, for counters. */
+const char *virtq_drop_name(enum virtq_drop reason);
+
 /** Per-ring datapath counters (written by the owning lcore only). */
 struct virtq_stats {
-	uint64_t packets;
-	uint64_t bytes;
+	uint64_t packets;        /**< delivered to the guest (RX) or taken from it (TX) */
+	uint64_t bytes;          /**< frame bytes, net header excluded */
+	uint64_t calls;          /**< guest notifications sent */
+	uint64_t drops[VIRTQ_DROP_MAX];
 };
 
 /** One virtqueue as the datapath sees it. */
 struct virtq {
-	_Atomic(const struct virtq_conf *) conf; /**< NULL: not processed */
+	VIRTQ_ATOMIC(const struct virtq_conf *) conf; /**< NULL: not processed */
 	struct virtq_pos pos;
+	bool broken;             /**< corruption seen: not processed until restarted */
 	struct virtq_stats stats;
 };
 
@@ -103,7 +158,7 @@ struct virtq {
 static inline const struct virtq_conf *
 virtq_conf_get(struct virtq *vq)
 {
-	return atomic_load_explicit(&vq->conf, memory_order_acquire);
+	return VIRTQ_LOAD_ACQUIRE(&vq->conf);
 }
 
 /**
@@ -141,6 +196,27 @@ uint64_t virtq_split_used_size(uint32_t num, bool event_idx);
 
 /** Read used->idx of a split ring (used when the ring starts). */
 uint16_t virtq_split_used_idx(const struct virtq_conf *conf);
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/**
+ * Take up to @p n packets the guest transmitted on a TX ring (odd index) into
+ * mbufs from @p mp. Buffers are returned to the guest in the used ring
+ * (length 0); bad ones are dropped and counted. Call only from the lcore
+ * owning @p vq, with the conf it loaded for this poll.
+ * @return number of mbufs written to @p pkts.
+ */
+uint16_t virtq_dequeue_burst(struct virtq *vq, const struct virtq_conf *c,
+			     struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Copy up to @p n packets into the guest's RX ring (even index). The mbufs
+ * stay the caller's (copied, never freed here).
+ * @return number of packets delivered; the rest found no guest buffer.
+ */
+uint16_t virtq_enqueue_burst(struct virtq *vq, const struct virtq_conf *c,
+			     struct rte_mbuf *const *pkts, uint16_t n);
 
 #ifdef __cplusplus
 }

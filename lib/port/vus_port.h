@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VUS_PORT_H
+#define VUS_PORT_H
+
+/**
+ * @file
+ * One interface for every kind of switch port (vhost-user, ethdev, ...).
+ * A driver under drivers/ fills struct vus_port_ops; forwarding code calls
+ * only these. Bursts in, counts out: rx returns how many mbufs it wrote;
+ * tx returns how many it took (the caller frees the rest).
+ *
+ * rx_burst/tx_burst of one queue are called by one lcore only.
+ */
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rte_mbuf;
+struct rte_mempool;
+struct vus_port;
+
+/** Port counters, summed over queues. */
+struct vus_port_stats {
+	uint64_t rx_packets, rx_bytes, rx_dropped;
+	uint64_t tx_packets, tx_bytes, tx_dropped;
+};
+
+/** What a port driver provides. */
+struct vus_port_ops {
+	const char *kind; /**< "vhost-user", "ethdev", ... */
+	/** Receive up to n packets from queue q into pkts (mbufs from mp). */
+	uint16_t (*rx_burst)(struct vus_port *p, uint16_t q, struct rte_mempool *mp,
+			     struct rte_mbuf **pkts, uint16_t n);
+	/** Send up to n packets on queue q; returns how many the port took. */
+	uint16_t (*tx_burst)(struct vus_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	/** Fill stats (may be called from any thread; values may lag). */
+	void (*stats_get)(struct vus_port *p, struct vus_port_stats *st);
+	/** Release the driver's state. */
+	void (*destroy)(struct vus_port *p);
+};
+
+/** A switch port. */
+struct vus_port {
+	const struct vus_port_ops *ops;
+	void *priv;                 /**< driver state */
+	uint16_t id;                /**< switch port id */
+	uint16_t nb_queues;         /**< rx and tx queues */
+	struct rte_ether_addr mac;  /**< the port's own address */
+	char name[64];
+};
+
+/** Destroy a port through its driver. NULL is ignored. */
+void vus_port_destroy(struct vus_port *p);
+
+static inline uint16_t
+vus_port_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts,
+	    uint16_t n)
+{
+	return p->ops->rx_burst(p, q, mp, pkts, n);
+}
+
+static inline uint16_t
+vus_port_tx(struct vus_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return p->ops->tx_burst(p, q, pkts, n);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VUS_PORT_H */

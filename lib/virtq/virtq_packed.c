@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packed virtqueues (virtio 1.2 §2.8). The trust model is in virtq_priv.h:
+ * a descriptor's flags are read first (acquire), the rest only once it is
+ * seen available, each field once; chains are bounded by the ring size;
+ * buffer ids are checked against it. The ring size need not be a power of
+ * two: positions wrap by comparison.
+ *
+ * Used descriptors of a burst are written in order at the used position;
+ * the first one's flags are stored last (release), so the driver sees the
+ * whole burst at once. Poll mode: the device event area says DISABLE, so
+ * the driver does not kick.
+ */
+#include <rte_mbuf.h>
+
+#include "virtq_priv.h"
+
+#define BIT(b) (1ULL << (b))
+
+struct packed_pos {
+	uint16_t idx;
+	bool wrap;
+};
+
+static inline void
+pos_advance(struct packed_pos *p, uint16_t n, uint16_t num)
+{
+	p->idx = (uint16_t)(p->idx + n);
+	if (p->idx >= num) {
+		p->idx = (uint16_t)(p->idx - num);
+		p->wrap = !p->wrap;
+	}
+}
+
+static inline bool
+desc_avail(uint16_t flags, bool wrap)
+{
+	return ((flags & VRING_PACKED_F_AVAIL) != 0) == wrap &&
+	       ((flags & VRING_PACKED_F_USED) != 0) != wrap;
+}
+
+/* Chain at @p at: 1 and a filled @p b if a chain is available, 0 if not,
+ * or a negative drop result (VQ_ERR negated) for a bad chain; b->ndesc
+ * then says how many slots to skip. -INT_MAX: the ring is broken. */
+#define WALK_BROKEN (-0x7fff)
+
+static int
+walk(const struct virtq_conf *c, struct vq_pdesc *ring, struct packed_pos at, struct vq_buf *b)
+{
+	uint16_t num = c->num;
+	int err = VQ_OK;
+
+	vq_buf_init(b);
+	for (;;) {
+		uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
+		const volatile struct vq_pdesc *g = &ring[at.idx];
+		struct vq_pdesc d;
+
+		if (!desc_avail(flags, at.wrap))
+			return b->ndesc == 0 ? 0 : WALK_BROKEN; /* a chain is made available whole */
+		d.addr = g->addr; /* each field read once, after the flags */
+		d.len = g->len;
+		d.id = g->id;
+		d.flags = flags;
+		b->ndesc++;
+		b->id = d.id; /* the last descriptor's id names the buffer */
+		pos_advance(&at, 1, num);
+		if (err == VQ_OK) {
+			if (d.flags & VRING_DESC_F_INDIRECT) {
+				if (!(c->features & BIT(VIRTQ_F_INDIRECT_DESC)) ||
+				    (d.flags & VRING_DESC_F_NEXT) || b->nseg != 0)
+					err = VQ_ERR(VIRTQ_DROP_BAD_DESC);
+				else
+					err = vq_walk_indirect(c, b, d.addr, d.len, true);
+			} else {
+				err = vq_buf_add(b, c->mem, d.addr, d.len,
+						 (d.flags & VRING_DESC_F_WRITE) != 0);
+			}
+		}
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		if (b->ndesc >= num)
+			return WALK_BROKEN;
+	}
+	if (b->id >= num)
+		return WALK_BROKEN;
+	return err == VQ_OK ? 1 : -err;
+}
+
+struct used_batch {
+	struct vq_pdesc *ring;
+	uint16_t first_idx;
+	uint16_t first_flags;
+	bool any;
+};
+
+static inline void
+put_used(const struct virtq_conf *c, struct virtq *vq, struct used_batch *ub, uint16_t id,
+	 uint32_t len, uint16_t ndesc)
+{
+	struct packed_pos at = { vq->pos.last_used_idx, vq->pos.used_wrap };
+	struct vq_pdesc *d = &ub->ring[at.idx];
+	uint16_t flags = at.wrap ? (VRING_PACKED_F_AVAIL | VRING_PACKED_F_USED) : 0;
+
+	if (len != 0)
+		flags |= VRING_DESC_F_WRITE;
+	d->id = id;
+	d->len = len;
+	if (!ub->any) {
+		ub->any = true;
+		ub->first_idx = at.idx;
+		ub->first_flags = flags;
+	} else {
+		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+	}
+	if (unlikely(c->log_base != NULL))
+		vq_log_used(c, (uint64_t)at.idx * sizeof(*d), sizeof(*d));
+	pos_advance(&at, ndesc, c->num);
+	vq->pos.last_used_idx = at.idx;
+	vq->pos.used_wrap = at.wrap;
+}
+
+static bool
+need_call(const struct virtq_conf *c, struct virtq *vq, uint16_t old)
+{
+	const struct vq_event *ev = c->ring.packed_ring.driver_event;
+	uint16_t flags = vq_load16(&ev->flags), new_idx = vq->pos.last_used_idx;
+	uint16_t off_wrap, off;
+
+	if (flags != VRING_EVENT_F_DESC || !(c->features & BIT(VIRTQ_F_EVENT_IDX)))
+		return flags != VRING_EVENT_F_DISABLE;
+	off_wrap = vq_load16(&ev->off_wrap);
+	off = off_wrap & 0x7fff;
+	/* Compare on one line of 2*num positions (virtio 1.2 §2.8.10). */
+	if (new_idx <= old)
+		old = (uint16_t)(old - c->num);
+	if (((off_wrap >> 15) != 0) != vq->pos.used_wrap)
+		off = (uint16_t)(off - c->num);
+	return (uint16_t)(new_idx - off - 1) < (uint16_t)(new_idx - old);
+}
+
+static void
+flush_used(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub, uint16_t old)
+{
+	if (!ub->any)
+		return;
+	__atomic_store_n(&ub->ring[ub->first_idx].flags, ub->first_flags, __ATOMIC_RELEASE);
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (need_call(c, vq, old))
+		vq_call(vq, c);
+}
+
+static inline void
+suppress_kicks(const struct virtq_conf *c)
+{
+	struct vq_event *ev = c->ring.packed_ring.device_event;
+
+	if (vq_load16(&ev->flags) != VRING_EVENT_F_DISABLE)
+		ev->flags = VRING_EVENT_F_DISABLE;
+}
+
+uint16_t
+vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
+		  struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vq_pdesc *ring = c->ring.packed_ring.desc;
+	struct used_batch ub = { .ring = ring };
+	uint16_t old = vq->pos.last_used_idx, got = 0, k;
+	struct vq_buf b;
+
+	suppress_kicks(c);
+	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
+		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
+		return 0;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
+		struct rte_mbuf *m = pkts[got];
+		int ret = walk(c, ring, at, &b);
+
+		if (ret == 0)
+			break;
+		if (ret == WALK_BROKEN) {
+			vq_break(vq, c, "packed chain not made available whole, or bad id");
+			break;
+		}
+		pos_advance(&at, b.ndesc, c->num);
+		vq->pos.last_avail_idx = at.idx;
+		vq->pos.avail_wrap = at.wrap;
+		ret = ret < 0 ? -ret : VQ_OK;
+		if (ret == VQ_OK && unlikely(b.rlen < c->hdr_len))
+			ret = VQ_ERR(VIRTQ_DROP_SHORT_HDR);
+		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len < 14))
+			ret = VQ_ERR(VIRTQ_DROP_TOO_SHORT);
+		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len > c->max_frame))
+			ret = VQ_ERR(VIRTQ_DROP_TOO_BIG);
+		if (ret == VQ_OK && unlikely(!c->enabled))
+			ret = VQ_ERR(VIRTQ_DROP_DISABLED);
+		if (ret == VQ_OK)
+			ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
+		put_used(c, vq, &ub, b.id, 0, b.ndesc);
+		if (unlikely(ret != VQ_OK)) {
+			vq_drop(vq, VQ_REASON(ret));
+			vq_mbuf_recycle(m);
+			continue;
+		}
+		vq->stats.bytes += pkts[got]->pkt_len;
+		got++;
+	}
+	for (k = got; k < n; k++)
+		rte_pktmbuf_free(pkts[k]);
+	flush_used(vq, c, &ub, old);
+	vq->stats.packets += got;
+	return got;
+}
+
+/* Take chains for @p need bytes from @p *at on; see the split version.
+ * @return chains (>0), 0: out of buffers, -1: cannot fit (no MRG_RXBUF),
+ * -(k+1): chain k is bad, chains before it and it go back unused. */
+static int
+take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos at,
+	       uint64_t need, struct vq_buf *b, struct vq_rxchain *ch, bool mrg)
+{
+	struct vq_pdesc *ring = c->ring.packed_ring.desc;
+	uint64_t cap = 0;
+	uint16_t nch = 0;
+	struct vq_buf one;
+
+	vq_buf_init(b);
+	while (cap < need) {
+		int ret;
+
+		if ((!mrg && nch == 1) || nch == VIRTQ_MAX_RX_CHAINS)
+			return -1;
+		ret = walk(c, ring, at, &one);
+		if (ret == 0)
+			return 0;
+		if (ret == WALK_BROKEN) {
+			vq_break(vq, c, "packed chain not made available whole, or bad id");
+			return 0;
+		}
+		ch[nch].id = one.id;
+		ch[nch].ndesc = one.ndesc;
+		nch++;
+		pos_advance(&at, one.ndesc, c->num);
+		if (ret < 0 || one.rlen != 0 || one.wlen == 0 ||
+		    b->nseg + one.nseg > VIRTQ_MAX_SEGS) {
+			vq_drop(vq, ret < 0 ? VQ_REASON(-ret) : VIRTQ_DROP_BAD_DESC);
+			return -(int)nch - 1;
+		}
+		memcpy(&b->seg[b->nseg], one.seg, one.nseg * sizeof(one.seg[0]));
+		b->nseg = (uint16_t)(b->nseg + one.nseg);
+		ch[nch - 1].wlen = one.wlen > need ? (uint32_t)need : (uint32_t)one.wlen;
+		b->wlen += one.wlen;
+		cap = b->wlen;
+	}
+	return nch;
+}
+
+uint16_t
+vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *const *pkts,
+		  uint16_t n)
+{
+	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
+	struct used_batch ub = { .ring = c->ring.packed_ring.desc };
+	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
+	uint16_t old = vq->pos.last_used_idx, delivered = 0, i;
+	struct vq_buf b;
+
+	suppress_kicks(c);
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
+		int k = take_rx_chains(vq, c, at, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
+		int nput = k > 0 ? k : -k - 1;
+
+		if (k == 0)
+			break;
+		if (k == -1) {
+			vq_drop(vq, VIRTQ_DROP_TOO_BIG);
+			continue;
+		}
+		if (k > 0) {
+			vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
+			delivered++;
+			vq->stats.bytes += m->pkt_len;
+		}
+		for (int j = 0; j < nput; j++) {
+			put_used(c, vq, &ub, ch[j].id, k > 0 ? ch[j].written : 0, ch[j].ndesc);
+			pos_advance(&at, ch[j].ndesc, c->num);
+		}
+		vq->pos.last_avail_idx = at.idx;
+		vq->pos.avail_wrap = at.wrap;
+		if (k < 0)
+			i--; /* retry this frame with the next buffers */
+	}
+	vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += (uint16_t)(n - i);
+	flush_used(vq, c, &ub, old);
+	vq->stats.packets += delivered;
+	return delivered;
+}

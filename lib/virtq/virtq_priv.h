@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef VIRTQ_PRIV_H
+#define VIRTQ_PRIV_H
+
+/*
+ * Guest ring layouts and the bounded descriptor walk shared by the split and
+ * packed datapaths.
+ *
+ * Trust model (the border between a guest and the switch): rings, descriptors
+ * and buffers live in guest memory that the guest may rewrite at any moment.
+ * Every field is read once into a private copy (READ_ONCE-style volatile
+ * loads) and validated there; indices are checked against the ring size
+ * before use; every buffer address and length is translated through
+ * guest_mem (GPA ranges, 64-bit overflow-safe, split at region boundaries);
+ * walks are bounded by the ring size and VIRTQ_MAX_SEGS; totals are summed in
+ * 64 bits. A bad chain drops one packet (counted by reason); ring-level
+ * corruption stops only that ring. Nothing here logs per packet.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_atomic.h>
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+
+#include "virtq.h"
+
+/* Descriptor flags (virtio 1.2 §2.7.5, §2.8). */
+#define VRING_DESC_F_NEXT 1u
+#define VRING_DESC_F_WRITE 2u
+#define VRING_DESC_F_INDIRECT 4u
+#define VRING_PACKED_F_AVAIL (1u << 7)
+#define VRING_PACKED_F_USED (1u << 15)
+#define VRING_AVAIL_F_NO_INTERRUPT 1u
+#define VRING_USED_F_NO_NOTIFY 1u
+#define VRING_EVENT_F_ENABLE 0u
+#define VRING_EVENT_F_DISABLE 1u
+#define VRING_EVENT_F_DESC 2u
+
+/* Net header fields (virtio 1.2 §5.1.6). */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+
+/* Most segments (descriptors after region splits) one packet may use. Linux
+ * uses about 19 per TX packet; DPDK caps at 256 too. */
+#define VIRTQ_MAX_SEGS 256u
+
+struct vq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vq_pdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t id;
+	uint16_t flags;
+};
+
+struct vq_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vq_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];
+};
+
+struct vq_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct vq_used_elem ring[];
+};
+
+struct vq_event {
+	uint16_t off_wrap;
+	uint16_t flags;
+};
+
+/* A piece of a guest buffer, contiguous in host memory. */
+struct vq_seg {
+	uint8_t *host;
+	uint64_t gpa;
+	uint32_t len;
+};
+
+/* One descriptor chain after the walk. */
+struct vq_buf {
+	uint16_t id;      /* split: head index; packed: buffer id */
+	uint16_t ndesc;   /* packed: ring slots the chain used */
+	uint16_t nseg;
+	uint16_t nread;   /* the first nread segments are device-readable */
+	uint64_t rlen;    /* readable bytes */
+	uint64_t wlen;    /* writable bytes */
+	struct vq_seg seg[VIRTQ_MAX_SEGS];
+};
+
+/* Walk outcome: 0 or a drop reason + 1 (so 0 means fine). */
+#define VQ_OK 0
+#define VQ_ERR(reason) ((int)(reason) + 1)
+#define VQ_REASON(err) ((enum virtq_drop)((err) - 1))
+
+static inline uint16_t
+vq_load16(const void *p)
+{
+	return *(const volatile uint16_t *)p;
+}
+
+/* Copy a descriptor out of guest memory once. */
+static inline void
+vq_desc_read(struct vq_desc *d, const struct vq_desc *g)
+{
+	const volatile struct vq_desc *v = g;
+
+	d->addr = v->addr;
+	d->len = v->len;
+	d->next = v->next;
+	d->flags = v->flags;
+}
+
+static inline void
+vq_buf_init(struct vq_buf *b)
+{
+	b->nseg = 0;
+	b->nread = 0;
+	b->rlen = 0;
+	b->wlen = 0;
+	b->ndesc = 0;
+}
+
+/* Append [gpa, gpa+len) to the buffer, split at region boundaries. */
+static inline int
+vq_buf_add(struct vq_buf *b, const struct guest_mem_table *mem, uint64_t gpa, uint32_t len,
+	   bool write)
+{
+	if (unlikely(!write && b->wlen != 0))
+		return VQ_ERR(VIRTQ_DROP_BAD_DESC); /* readable after writable */
+	if (unlikely(gpa + len < gpa))
+		return VQ_ERR(VIRTQ_DROP_BAD_ADDR);
+	while (len != 0) {
+		uint64_t got = len;
+		uint8_t *p;
+
+		if (unlikely(b->nseg == VIRTQ_MAX_SEGS))
+			return VQ_ERR(VIRTQ_DROP_CHAIN_TOO_LONG);
+		p = guest_mem_gpa_to_hva(mem, gpa, &got);
+		if (unlikely(p == NULL))
+			return VQ_ERR(VIRTQ_DROP_BAD_ADDR);
+		b->seg[b->nseg].host = p;
+		b->seg[b->nseg].gpa = gpa;
+		b->seg[b->nseg].len = (uint32_t)got;
+		b->nseg++;
+		if (write) {
+			b->wlen += got;
+		} else {
+			b->rlen += got;
+			b->nread++;
+		}
+		gpa += got;
+		len -= (uint32_t)got;
+	}
+	return VQ_OK;
+}
+
+/*
+ * Walk an indirect table at [addr, addr+len): len must be a non-zero
+ * multiple of 16 within one region, at most VIRTQ_MAX_SEGS entries; entries
+ * chain by `next` (split) or sequentially (packed), never indirect again.
+ */
+int vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, uint32_t len,
+		     bool packed);
+
+/* Mark pages [gpa, gpa+len) dirty in the migration log (LOG_ALL). */
+void vq_log_write(const struct virtq_conf *c, uint64_t gpa, uint64_t len);
+
+/* Log a used-ring write at byte @p offset of the used area. */
+static inline void
+vq_log_used(const struct virtq_conf *c, uint64_t offset, uint64_t len)
+{
+	if (unlikely(c->log_base != NULL) && c->log_used)
+		vq_log_write(c, c->log_used_gpa + offset, len);
+}
+
+/* Notify the guest (eventfd write); counted. */
+void vq_call(struct virtq *vq, const struct virtq_conf *c);
+
+/* Stop processing a corrupted ring; signal its error fd. */
+void vq_break(struct virtq *vq, const struct virtq_conf *c, const char *what);
+
+/* Count a drop. */
+static inline void
+vq_drop(struct virtq *vq, enum virtq_drop reason)
+{
+	vq->stats.drops[reason]++;
+}
+
+/* Copy a TX chain (readable part, net header skipped) into a new mbuf chain.
+ * @return VQ_OK with *out set, or a drop reason. */
+int vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b,
+		    struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **out);
+
+/* Make a partly filled mbuf fresh again (free what was chained to it). */
+static inline void
+vq_mbuf_recycle(struct rte_mbuf *m)
+{
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+	}
+	rte_pktmbuf_reset(m);
+}
+
+/* Most guest RX buffers one frame may fill with MRG_RXBUF. */
+#define VIRTQ_MAX_RX_CHAINS 128u
+
+/* A guest RX buffer taken for the frame being delivered. */
+struct vq_rxchain {
+	uint16_t id;
+	uint16_t ndesc;   /* packed: ring slots */
+	uint32_t wlen;    /* capacity */
+	uint32_t written; /* bytes written (used len) */
+};
+
+/* Copy a frame, preceded by a net header (zero but num_buffers = @p nch),
+ * into the writable segments of @p b, which hold the chains @p ch in order;
+ * every chain but the last is filled to capacity. Logs dirty pages. */
+void vq_copy_from_mbuf(const struct virtq_conf *c, const struct rte_mbuf *m,
+		       const struct vq_buf *b, struct vq_rxchain *ch, uint16_t nch);
+
+/* Split and packed implementations. */
+uint16_t vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
+			  struct rte_mbuf **pkts, uint16_t n);
+uint16_t vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c,
+			  struct rte_mbuf *const *pkts, uint16_t n);
+uint16_t vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
+			   struct rte_mbuf **pkts, uint16_t n);
+uint16_t vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c,
+			   struct rte_mbuf *const *pkts, uint16_t n);
+
+#endif /* VIRTQ_PRIV_H */
