@@ -192,6 +192,24 @@ prepare_start(struct vhost_port *port, unsigned int idx, const struct virtq_conf
 	return 0;
 }
 
+/* A started ring that cannot run for want of memory says so once: a
+ * front-end without shared memory otherwise looks merely idle. */
+static void
+explain_waiting(struct vhost_port *port, unsigned int idx)
+{
+	struct vhost_ring *r = &port->dev.rings[idx];
+
+	if (r->conf != NULL || !r->started || port->dev.mem != NULL || !device_live(port)) {
+		if (r->conf != NULL)
+			r->broken_logged = false;
+		return;
+	}
+	if (!r->broken_logged)
+		vhost_port_fault(port, "ring %u started but no memory table was sent: "
+				 "is guest memory shared (share=on)?", idx);
+	r->broken_logged = true;
+}
+
 static void
 log_change(struct vhost_port *port, unsigned int idx, const struct virtq_conf *old,
 	   const struct virtq_conf *c)
@@ -230,6 +248,7 @@ vhost_rings_refresh(struct vhost_port *port, struct guest_mem_table *old_mem)
 		struct vhost_ring *r = &dev->rings[i];
 
 		log_change(port, i, old[i], r->conf);
+		explain_waiting(port, i);
 		if (ctrl->ops.ring_changed != NULL && (old[i] != NULL || r->conf != NULL))
 			ctrl->ops.ring_changed(ctrl->ops_ctx, port->id, i, r->conf);
 		free(old[i]);

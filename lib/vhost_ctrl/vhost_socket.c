@@ -208,10 +208,12 @@ vhost_conn_drop(struct vhost_port *port, const char *why)
 	PORT_LOG(port, INFO, "front-end disconnected");
 	if (ctrl->ops.link_changed != NULL)
 		ctrl->ops.link_changed(ctrl->ops_ctx, port->id, false);
-	if (port->client)
+	if (port->client) {
+		PORT_LOG(port, INFO, "connecting");
 		schedule_retry(port);
-	else
+	} else {
 		port->conn = VHOST_PORT_LISTENING;
+	}
 }
 
 void

@@ -23,6 +23,7 @@
 #include <rte_atomic.h>
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 
 #include "virtq.h"
 
@@ -37,6 +38,9 @@
 #define VRING_EVENT_F_ENABLE 0u
 #define VRING_EVENT_F_DISABLE 1u
 #define VRING_EVENT_F_DESC 2u
+
+/* Mark pages [gpa, gpa+len) dirty in the migration log (LOG_ALL). */
+void vq_log_write(const struct virtq_conf *c, uint64_t gpa, uint64_t len);
 
 /* Net header fields (virtio 1.2 §5.1.6). */
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
@@ -175,8 +179,6 @@ vq_buf_add(struct vq_buf *b, const struct guest_mem_table *mem, uint64_t gpa, ui
 int vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, uint32_t len,
 		     bool packed);
 
-/* Mark pages [gpa, gpa+len) dirty in the migration log (LOG_ALL). */
-void vq_log_write(const struct virtq_conf *c, uint64_t gpa, uint64_t len);
 
 /* Log a used-ring write at byte @p offset of the used area. */
 static inline void
@@ -213,6 +215,69 @@ vq_mbuf_recycle(struct rte_mbuf *m)
 		m->next = NULL;
 	}
 	rte_pktmbuf_reset(m);
+}
+
+/* Fast paths for the common shapes; the general walk handles the rest. */
+#define VQ_SLOW (-1)
+
+/*
+ * TX: one plain readable descriptor that holds header and frame inside one
+ * region, and fits one mbuf. @return VQ_OK (frame in @p m), a drop result,
+ * or VQ_SLOW when the general path must decide.
+ */
+static __rte_always_inline int
+vq_tx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, struct rte_mbuf *m)
+{
+	uint64_t got = len;
+	const uint8_t *p;
+	uint32_t frame;
+	uint8_t flags, gso;
+
+	if (unlikely(len < (uint32_t)c->hdr_len + 14 || len - c->hdr_len > c->max_frame ||
+		     len - c->hdr_len > rte_pktmbuf_tailroom(m)))
+		return VQ_SLOW;
+	p = guest_mem_gpa_to_hva(c->mem, addr, &got);
+	if (unlikely(p == NULL || got != len))
+		return VQ_SLOW;
+	if (unlikely(!c->enabled))
+		return VQ_ERR(VIRTQ_DROP_DISABLED);
+	/* Header fields read once, checked from the copy (VNET-3). */
+	flags = *(const volatile uint8_t *)p;
+	gso = *(const volatile uint8_t *)(p + 1);
+	if (unlikely((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || gso != VIRTIO_NET_HDR_GSO_NONE))
+		return VQ_ERR(VIRTQ_DROP_BAD_HDR);
+	frame = len - c->hdr_len;
+	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), p + c->hdr_len, frame);
+	m->data_len = (uint16_t)frame;
+	m->pkt_len = frame;
+	return VQ_OK;
+}
+
+/*
+ * RX: one plain writable descriptor with room for header and frame, from a
+ * one-segment mbuf. @return bytes written (the used length), or 0 when the
+ * general path must take it.
+ */
+static __rte_always_inline uint32_t
+vq_rx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, const struct rte_mbuf *m)
+{
+	uint32_t need = c->hdr_len + m->pkt_len;
+	uint64_t got = len;
+	uint8_t *p;
+
+	if (unlikely(m->nb_segs != 1 || len < need))
+		return 0;
+	p = guest_mem_gpa_to_hva(c->mem, addr, &got);
+	if (unlikely(p == NULL || got != len))
+		return 0;
+	/* Zero header; num_buffers = 1 when it is there (VNET-7). */
+	memset(p, 0, c->hdr_len);
+	if (c->hdr_len == 12)
+		p[10] = 1;
+	rte_memcpy(p + c->hdr_len, rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len);
+	if (unlikely(c->log_base != NULL))
+		vq_log_write(c, addr, need);
+	return need;
 }
 
 /* Most guest RX buffers one frame may fill with MRG_RXBUF. */

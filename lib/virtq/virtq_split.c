@@ -152,6 +152,7 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 		uint16_t slot = (uint16_t)(vq->pos.last_avail_idx + i);
 		uint16_t head = vq_load16(&r.avail->ring[slot & r.mask]);
 		struct rte_mbuf *m = pkts[got];
+		struct vq_desc d;
 		int ret;
 
 		if (unlikely(head >= c->num)) {
@@ -162,14 +163,21 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 		if (i + 1 < count)
 			rte_prefetch0(&r.desc[vq_load16(&r.avail->ring[(slot + 1) & r.mask]) &
 					      r.mask]);
-		vq_buf_init(&b);
-		ret = walk(c, &r, head, &b);
-		if (ret == VQ_OK)
-			ret = tx_lengths_ok(c, &b);
-		if (ret == VQ_OK && unlikely(!c->enabled))
-			ret = VQ_ERR(VIRTQ_DROP_DISABLED);
-		if (ret == VQ_OK)
-			ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
+		vq_desc_read(&d, &r.desc[head]);
+		ret = VQ_SLOW;
+		if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+					VRING_DESC_F_WRITE))))
+			ret = vq_tx_simple(c, d.addr, d.len, m);
+		if (ret == VQ_SLOW) {
+			vq_buf_init(&b);
+			ret = walk(c, &r, head, &b);
+			if (ret == VQ_OK)
+				ret = tx_lengths_ok(c, &b);
+			if (ret == VQ_OK && unlikely(!c->enabled))
+				ret = VQ_ERR(VIRTQ_DROP_DISABLED);
+			if (ret == VQ_OK)
+				ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
+		}
 		put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + i), head, 0);
 		if (unlikely(ret != VQ_OK)) {
 			vq_drop(vq, VQ_REASON(ret));
@@ -264,9 +272,30 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 	for (i = 0; i < n; i++) {
 		const struct rte_mbuf *m = pkts[i];
 		uint16_t first = (uint16_t)(vq->pos.last_avail_idx + taken);
-		int k = take_rx_chains(vq, c, &r, first, (uint16_t)(avail - taken),
-				       (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
+		int k;
 
+		if (likely(taken < avail)) {
+			uint16_t head = vq_load16(&r.avail->ring[first & r.mask]);
+			struct vq_desc d;
+			uint32_t wrote = 0;
+
+			if (likely(head < c->num)) {
+				vq_desc_read(&d, &r.desc[head]);
+				if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+						VRING_DESC_F_WRITE)) == VRING_DESC_F_WRITE)
+					wrote = vq_rx_simple(c, d.addr, d.len, m);
+			}
+			if (likely(wrote != 0)) {
+				put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + taken), head,
+					 wrote);
+				taken++;
+				delivered++;
+				vq->stats.bytes += m->pkt_len;
+				continue;
+			}
+		}
+		k = take_rx_chains(vq, c, &r, first, (uint16_t)(avail - taken),
+				   (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
 		if (k == 0)
 			break; /* out of guest buffers: the rest of the burst waits */
 		if (k == RX_FRAME_TOO_BIG) {

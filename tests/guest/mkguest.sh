@@ -22,7 +22,8 @@
 #                              ping:IP   ping IP (5 probes), prints `VUS-PING-OK IP` or
 #                                        `VUS-PING-FAIL IP`
 #                              b64:DATA  base64-encoded shell snippet, run with sh -c
-#   * brings up lo and eth0, then prints `VUS-GUEST-READY` and
+#   * brings up lo and eth0, waits up to 5 s for eth0's operstate to be up and prints
+#     `VUS-GUEST-LINK up|down`, then prints `VUS-GUEST-READY` and
 #     `VUS-GUEST-FEATURES <64 chars of 0/1>` (/sys/class/net/eth0/device/features, bit 0 first),
 #     or `VUS-GUEST-FAILED <reason>` if eth0 never appeared;
 #   * then serves a command channel on ttyS0 (echo off, canonical mode, so one line = one
@@ -93,7 +94,7 @@ for deb in "$WORK"/*.deb; do
     dpkg-deb -x "$deb" "$WORK/x"
 done
 
-vmlinuz=$(ls "$WORK"/x/boot/vmlinuz-* 2>/dev/null | head -n1)
+vmlinuz=$(find "$WORK/x/boot" -maxdepth 1 -name 'vmlinuz-*' -print -quit 2>/dev/null)
 [ -n "$vmlinuz" ] || { echo "mkguest: no vmlinuz in $kpkg" >&2; exit 1; }
 kver=${vmlinuz##*/vmlinuz-}
 moddir="$WORK/x/lib/modules/$kver"
@@ -174,6 +175,12 @@ if [ -e /sys/class/net/eth0 ]; then
     [ -n "$VUS_MAC" ] && ip link set eth0 address "$VUS_MAC"
     ip link set eth0 up
     [ -n "$VUS_IP" ] && ip addr add "$VUS_IP" dev eth0
+    # Carrier comes from QEMU; operstate follows about a second later (linkwatch).
+    n=0
+    while [ "$(cat /sys/class/net/eth0/operstate)" != up ] && [ $n -lt 50 ]; do
+        sleep 0.1; n=$((n + 1))
+    done
+    echo "VUS-GUEST-LINK $(cat /sys/class/net/eth0/operstate)"
     echo "VUS-GUEST-READY"
     echo "VUS-GUEST-FEATURES $(cat /sys/class/net/eth0/device/features)"
     echo "VUS-GUEST-MAC $(cat /sys/class/net/eth0/address)"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables are used by the scripts that source this file
 # lib.sh -- shared helpers for vuswitch's system tests (source it; bash only).
 #
 # Exit codes follow meson: 0 pass, 77 skip, 1 fail.
@@ -7,8 +8,11 @@
 #                                  $VUS_PREFIX, cleanup traps, $VUS_BIN (the vuswitch binary)
 #   need_root_or_skip              exit 77 unless running as root
 #   need_cmd_or_skip CMD...        exit 77 if a command is missing
-#   setup_hugepages N              reserve N 2 MiB pages and mount /dev/hugepages; on failure set
-#                                  VUS_NO_HUGE=1; either way VUS_EAL_MEM holds the EAL memory args
+#   setup_hugepages N              make N free 2 MiB pages (as root, raising nr_hugepages) and
+#                                  mount hugetlbfs on /dev/hugepages; on failure print "hugepages
+#                                  unavailable: falling back to --no-huge" and set VUS_NO_HUGE=1;
+#                                  either way the array VUS_EAL_MEM holds the EAL memory args
+#                                  (--no-huge -m ${VUS_NOHUGE_MB:-256} on fallback)
 #   start_bg NAME CMD...           run CMD in the background under `stdbuf -oL -eL`, stdout and
 #                                  stderr to $VUS_T/NAME.log (NAME.2.log, ... on restart);
 #                                  sets VUS_PID[NAME], VUS_LOG[NAME]; NAME is watched: if it dies
@@ -26,6 +30,8 @@
 #                                  extended REGEX; returns 1 on timeout; fails the test at once if
 #                                  a watched process died meanwhile
 #   count_log FILE REGEX           number of matching lines
+#   wait_for_log_after FILE ANCHOR_RE N REGEX TIMEOUT_S / count_log_after FILE ANCHOR_RE N REGEX
+#                                  the same, counting only lines after the Nth ANCHOR_RE line
 #   re_escape STRING               STRING with ERE metacharacters escaped
 #   port_re N PATH TEXT            ERE matching a vuswitch port log line (any prefix before "port")
 #   skip MSG / fail MSG            exit 77 / print MSG and the tail of every log, exit 1
@@ -123,9 +129,15 @@ _reap() {
     return "$rc"
 }
 
+# bash reports "Killed"/"Terminated" for signalled children when it notices their death; the
+# kills below are intentional, so their stderr is silenced (own messages go to fd 3).
 kill_bg() {
-    local name=$1 sig=${2:-KILL} pid=${VUS_PID[$1]:-}
-    [ -n "$pid" ] || fail "kill_bg: unknown process $name"
+    [ -n "${VUS_PID[$1]:-}" ] || fail "kill_bg: unknown process $1"
+    _kill_bg "$@" 3>&2 2>/dev/null
+}
+
+_kill_bg() {
+    local name=$1 sig=${2:-KILL} pid=${VUS_PID[$1]}
     unwatch_bg "$name"
     kill "-$sig" "$pid" 2>/dev/null || true
     local i
@@ -134,14 +146,18 @@ kill_bg() {
 }
 
 stop_bg() {
-    local name=$1 timeout=${2:-10} pid=${VUS_PID[$1]:-}
-    [ -n "$pid" ] || fail "stop_bg: unknown process $name"
+    [ -n "${VUS_PID[$1]:-}" ] || fail "stop_bg: unknown process $1"
+    _stop_bg "$@" 3>&2 2>/dev/null
+}
+
+_stop_bg() {
+    local name=$1 timeout=${2:-10} pid=${VUS_PID[$1]}
     unwatch_bg "$name"
     kill -TERM "$pid" 2>/dev/null || true
     local i
     for ((i = 0; i < timeout * 10; i++)); do _pid_alive "$pid" || break; sleep 0.1; done
     if _pid_alive "$pid"; then
-        echo "stop_bg: $name (pid $pid) ignored SIGTERM for ${timeout}s, sending SIGKILL" >&2
+        echo "stop_bg: $name (pid $pid) ignored SIGTERM for ${timeout}s, sending SIGKILL" >&3
         kill -KILL "$pid" 2>/dev/null || true
         _reap "$name"
         VUS_STATUS[$name]=124
@@ -195,7 +211,31 @@ wait_for_log() {
     return 1
 }
 
-re_escape() { printf '%s' "$1" | sed -e 's/[][\.*^$+?(){}|/]/\\&/g'; }
+# count_log_after FILE ANCHOR_RE N REGEX: lines matching REGEX after the Nth ANCHOR_RE line
+count_log_after() {
+    local line n
+    line=$(tr -d '\r' <"$1" 2>/dev/null | grep -nE -- "$2" | sed -n "${3}p" | cut -d: -f1)
+    [ -n "$line" ] || { echo 0; return; }
+    n=$(tr -d '\r' <"$1" | tail -n "+$line" | grep -cE -- "$4") || true
+    echo "${n:-0}"
+}
+
+# wait_for_log_after FILE ANCHOR_RE N REGEX TIMEOUT_S: like wait_for_log, counting only lines
+# after the Nth line that matches ANCHOR_RE (e.g. rings running after the 2nd connection)
+wait_for_log_after() {
+    local file=$1 anchor=$2 n=$3 re=$4 timeout=$5
+    local deadline=$((SECONDS + timeout))
+    while :; do
+        [ "$(count_log_after "$file" "$anchor" "$n" "$re")" -ge 1 ] && return 0
+        _check_watched
+        [ $SECONDS -lt $deadline ] || break
+        sleep 0.2
+    done
+    echo "wait_for_log_after: timeout after ${timeout}s waiting for /$re/ after $n x /$anchor/ in $file" >&2
+    return 1
+}
+
+re_escape() { printf '%s' "$1" | sed -e 's/[][\\.*^$+?(){}|]/\\&/g'; }
 
 port_re() {
     local n=$1 path=$2 text=$3
@@ -206,15 +246,18 @@ port_re() {
 
 setup_hugepages() {
     local want=${1:-256} ok=1
-    if [ "$(id -u)" -ne 0 ]; then
+    local hp=/sys/kernel/mm/hugepages/hugepages-2048kB
+    if [ "$(id -u)" -ne 0 ] || [ ! -d "$hp" ]; then
         ok=0
     else
-        local have
-        have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-        if [ "$have" -lt "$want" ]; then
-            echo "$want" >/proc/sys/vm/nr_hugepages 2>/dev/null || ok=0
-            have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-            [ "$have" -ge "$want" ] || ok=0
+        # Count free pages: other processes may hold some of the reserved ones.
+        local total free
+        total=$(cat "$hp/nr_hugepages" 2>/dev/null || echo 0)
+        free=$(cat "$hp/free_hugepages" 2>/dev/null || echo 0)
+        if [ "$free" -lt "$want" ]; then
+            echo $((total + want - free)) >"$hp/nr_hugepages" 2>/dev/null || ok=0
+            free=$(cat "$hp/free_hugepages" 2>/dev/null || echo 0)
+            [ "$free" -ge "$want" ] || ok=0
         fi
         if [ $ok -eq 1 ] && ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then
             mkdir -p /dev/hugepages
@@ -243,9 +286,15 @@ start_vuswitch() {
 # --- setup and cleanup -----------------------------------------------------------------------
 
 _vus_cleanup() {
-    local rc=$? pid i h any
+    local rc=$?
     trap - EXIT INT TERM ERR
-    for h in "${VUS_CLEANUP_HOOKS[@]}"; do "$h" || true; done
+    _vus_cleanup_body 3>&2 2>/dev/null
+    exit "$rc"
+}
+
+_vus_cleanup_body() {
+    local pid i h any
+    for h in "${VUS_CLEANUP_HOOKS[@]}"; do "$h" 2>&3 || true; done
     any=0
     for pid in "${VUS_ALL_PIDS[@]}"; do
         if _pid_alive "$pid"; then kill -TERM "$pid" 2>/dev/null && any=1; fi
@@ -267,12 +316,11 @@ _vus_cleanup() {
     fi
     if [ -n "$VUS_T" ] && [ -d "$VUS_T" ]; then
         if [ "${VUS_KEEP_TMP:-0}" = 1 ]; then
-            echo "kept $VUS_T" >&2
+            echo "kept $VUS_T" >&3
         else
             rm -rf "$VUS_T"
         fi
     fi
-    exit "$rc"
 }
 
 vus_test_init() {

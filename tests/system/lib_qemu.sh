@@ -30,6 +30,12 @@
 #                                  output, return its exit status (124 on timeout)
 #   guest_check NAME               fail if QEMU died or fell back to userspace virtio
 #   guest_boot_count NAME          how many times this guest's console shows a boot
+#   qemu_messages NAME             QEMU's stderr lines, less the expected ones
+#   check_guest_features ACKED_HEX GUEST_STRING
+#                                  fail unless the SET_FEATURES value the back-end logged matches
+#                                  the guest driver's features, modulo bits 26/30 and the bits
+#                                  QEMU's virtio-net keeps for itself (VUS_QEMU_OWN_BITS)
+#   VUS_QEMU                       QEMU binary (default qemu-system-x86_64)
 #
 # The command channel: the serial port is a QEMU pipe chardev on $VUS_T/NAME.serial.{in,out}.
 # guest_run writes `VUSCMD <id> <cmd>` into .in (held open read-write by this shell, so it never
@@ -55,8 +61,9 @@ guest_image() {
         VUS_ALL_LOGS+=("$VUS_T/mkguest.log")
         fail "building the guest image with $mk failed"
     }
-    [ -s "$VUS_GUEST_DIR/vmlinuz" ] && [ -s "$VUS_GUEST_DIR/initrd.gz" ] ||
+    if [ ! -s "$VUS_GUEST_DIR/vmlinuz" ] || [ ! -s "$VUS_GUEST_DIR/initrd.gz" ]; then
         fail "guest image missing in $VUS_GUEST_DIR"
+    fi
 }
 
 _guest_hook() {
@@ -81,6 +88,7 @@ start_guest() {
     for c in ${VUS_GUEST_CMDS:-}; do append+=" vus.cmd=$c"; done
     [ -n "${VUS_GUEST_APPEND:-}" ] && append+=" $VUS_GUEST_APPEND"
 
+    # shellcheck disable=SC2054  # commas belong to QEMU's option syntax
     local -a args=(
         -name "$name"
         -machine q35,accel=tcg -cpu max -m "$mem" -smp 1
@@ -180,4 +188,84 @@ guest_run() {
     local rc
     rc=$(tr -d '\r' <"$log" | sed -n "s/.*VUS-END $id rc=\([0-9]*\).*/\1/p" | tail -n1)
     return "${rc:-1}"
+}
+
+# --- feature bits ----------------------------------------------------------------------------
+
+# Bits QEMU's virtio-net implements itself for a vhost-user netdev: it offers them to the guest
+# whatever the back-end says and never passes them on in SET_FEATURES (they are not in its
+# vhost-user feature mask). CTRL_GUEST_OFFLOADS 2, MAC 5, STATUS 16, CTRL_VQ 17, CTRL_RX 18,
+# CTRL_VLAN 19, CTRL_RX_EXTRA 20, GUEST_ANNOUNCE 21, CTRL_MAC_ADDR 23. Measured with QEMU 7.2 and
+# Linux 6.1: guest minus SET_FEATURES = {2, 5, 16, 17, 18, 19, 23}.
+VUS_QEMU_OWN_BITS="2 5 16 17 18 19 20 21 23"
+# Bits only the vhost-user transport uses, never seen by the guest: LOG_ALL 26 (only while
+# migrating), VHOST_USER_F_PROTOCOL_FEATURES 30.
+VUS_TRANSPORT_BITS="26 30"
+
+vus_feature_name() {
+    case $1 in
+        0) echo CSUM ;; 1) echo GUEST_CSUM ;; 2) echo CTRL_GUEST_OFFLOADS ;; 3) echo MTU ;;
+        5) echo MAC ;; 6) echo GSO ;; 7) echo GUEST_TSO4 ;; 8) echo GUEST_TSO6 ;;
+        9) echo GUEST_ECN ;; 10) echo GUEST_UFO ;; 11) echo HOST_TSO4 ;; 12) echo HOST_TSO6 ;;
+        13) echo HOST_ECN ;; 14) echo HOST_UFO ;; 15) echo MRG_RXBUF ;; 16) echo STATUS ;;
+        17) echo CTRL_VQ ;; 18) echo CTRL_RX ;; 19) echo CTRL_VLAN ;; 20) echo CTRL_RX_EXTRA ;;
+        21) echo GUEST_ANNOUNCE ;; 22) echo MQ ;; 23) echo CTRL_MAC_ADDR ;;
+        24) echo NOTIFY_ON_EMPTY ;; 26) echo LOG_ALL ;; 27) echo ANY_LAYOUT ;;
+        28) echo INDIRECT_DESC ;; 29) echo EVENT_IDX ;; 30) echo PROTOCOL_FEATURES ;;
+        32) echo VERSION_1 ;; 33) echo ACCESS_PLATFORM ;; 34) echo RING_PACKED ;;
+        35) echo IN_ORDER ;; 36) echo ORDER_PLATFORM ;; 37) echo SR_IOV ;;
+        38) echo NOTIFICATION_DATA ;; 40) echo RING_RESET ;; 56) echo HOST_USO ;;
+        57) echo HASH_REPORT ;; 60) echo RSS ;; *) echo "bit$1" ;;
+    esac
+}
+
+# vus_bits_str MASK -> "NAME(bit) ..."
+vus_bits_str() {
+    local m=$1 i out=
+    for ((i = 0; i < 64; i++)); do
+        (((m >> i) & 1)) && out+="$(vus_feature_name $i)($i) "
+    done
+    echo "${out:-none}"
+}
+
+# vus_features_from_string 0101... -> decimal 64-bit mask (bit 0 first in the string)
+vus_features_from_string() {
+    local s=$1 i m=0
+    for ((i = 0; i < ${#s}; i++)); do
+        [ "${s:i:1}" = 1 ] && m=$((m | (1 << i)))
+    done
+    echo "$m"
+}
+
+# check_guest_features ACKED_HEX GUEST_STRING: fails the test unless the value the back-end saw
+# in SET_FEATURES matches what the guest driver negotiated, modulo the transport bits (26, 30)
+# and the bits QEMU keeps for itself. Prints the comparison.
+check_guest_features() {
+    local acked=$((16#${1#0x})) gstr=$2 b
+    [ ${#gstr} -ge 32 ] || fail "bad guest features string '$gstr'"
+    local guest own=0 transport=0
+    guest=$(vus_features_from_string "$gstr")
+    for b in $VUS_QEMU_OWN_BITS; do own=$((own | (1 << b))); done
+    for b in $VUS_TRANSPORT_BITS; do transport=$((transport | (1 << b))); done
+    local dev=$((acked & ~transport))
+    printf 'features: back-end acked 0x%016x, guest 0x%016x\n' "$acked" "$guest"
+    echo "  acked, guest-visible part: $(vus_bits_str "$dev")"
+    echo "  acked, transport bits:     $(vus_bits_str $((acked & transport)))"
+    echo "  guest only (kept by QEMU): $(vus_bits_str $((guest & ~dev)))"
+    if ((dev & ~guest)); then
+        fail "back-end acked bits the guest driver did not negotiate: $(vus_bits_str $((dev & ~guest)))"
+    fi
+    if ((guest & ~dev & ~own)); then
+        fail "guest negotiated bits missing from SET_FEATURES: $(vus_bits_str $((guest & ~dev & ~own)))"
+    fi
+    if ((guest & transport)); then
+        fail "guest sees transport-only bits: $(vus_bits_str $((guest & transport)))"
+    fi
+}
+
+# qemu_messages NAME: QEMU's own stderr lines for this guest, less the expected ones (our start
+# line, "terminating on signal", "waiting for connection").
+qemu_messages() {
+    tr -d '\r' <"${GUEST_QLOG[$1]}" |
+        grep -vE '^# |terminating on signal|QEMU waiting for connection' || true
 }
