@@ -146,6 +146,7 @@ vhost_dev_reset(struct vhost_port *port, bool keep_connection_state)
 		r->broken_logged = false;
 		memset(&r->vq.pos, 0, sizeof(r->vq.pos));
 		r->vq.broken = false;
+		atomic_store(&r->vq.rarp, 0);
 	}
 	dev->features = 0;
 	dev->features_set = false;

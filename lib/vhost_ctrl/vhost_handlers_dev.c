@@ -178,6 +178,8 @@ vhost_handle_send_rarp(struct vhost_port *port, struct vhost_msg *msg,
 
 	memcpy(mac, msg->payload.raw, 6);
 	port->dev.rarp_pending = true;
+	/* Sent into the switch by the lcore owning queue 0's TX ring (LOG-8). */
+	virtq_request_rarp(&port->dev.rings[1].vq, mac);
 	PORT_LOG(port, INFO, "RARP requested for %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
 		 mac[2], mac[3], mac[4], mac[5]);
 	return 0;

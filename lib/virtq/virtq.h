@@ -151,6 +151,13 @@ struct virtq {
 	VIRTQ_ATOMIC(const struct virtq_conf *) conf; /**< NULL: not processed */
 	struct virtq_pos pos;
 	bool broken;             /**< corruption seen: not processed until restarted */
+	/**
+	 * RARP to announce (SEND_RARP, after migration): MAC in bits 0-47,
+	 * bit 63 set while pending. Set by the control thread on the TX ring
+	 * of queue 0; the lcore sends the frame into the switch as if the
+	 * guest had sent it, then clears it.
+	 */
+	_Atomic uint64_t rarp;
 	struct virtq_stats stats;
 };
 
@@ -193,6 +200,9 @@ void virtq_pos_decode(struct virtq_pos *pos, uint32_t num, bool packed);
 uint64_t virtq_split_desc_size(uint32_t num);
 uint64_t virtq_split_avail_size(uint32_t num, bool event_idx);
 uint64_t virtq_split_used_size(uint32_t num, bool event_idx);
+
+/** Ask the lcore owning @p vq (a TX ring) to announce @p mac with a RARP. */
+void virtq_request_rarp(struct virtq *vq, const uint8_t mac[6]);
 
 /** Read used->idx of a split ring (used when the ring starts). */
 uint16_t virtq_split_used_idx(const struct virtq_conf *conf);

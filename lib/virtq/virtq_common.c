@@ -5,6 +5,8 @@
  * The trust model is in virtq_priv.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -26,14 +28,64 @@ virtq_drop_name(enum virtq_drop reason)
 	return (unsigned int)reason < VIRTQ_DROP_MAX ? drop_names[reason] : "?";
 }
 
+#define RARP_PENDING (1ULL << 63)
+#define RARP_FRAME_LEN 60
+
+void
+virtq_request_rarp(struct virtq *vq, const uint8_t mac[6])
+{
+	uint64_t v = RARP_PENDING;
+
+	for (unsigned int i = 0; i < 6; i++)
+		v |= (uint64_t)mac[i] << (8 * i);
+	atomic_store_explicit(&vq->rarp, v, memory_order_release);
+}
+
+/* A broadcast RARP request from @p v's MAC (ethertype 0x8035, RFC 903). */
+static struct rte_mbuf *
+rarp_frame(struct rte_mempool *mp, uint64_t v)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *f, mac[6];
+
+	if (m == NULL)
+		return NULL;
+	for (unsigned int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(v >> (8 * i));
+	f = (uint8_t *)rte_pktmbuf_append(m, RARP_FRAME_LEN);
+	if (f == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memset(f, 0, RARP_FRAME_LEN);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x80, f[13] = 0x35;       /* RARP */
+	f[14] = 0x00, f[15] = 0x01;       /* hardware: Ethernet */
+	f[16] = 0x08, f[17] = 0x00;       /* protocol: IPv4 */
+	f[18] = 6, f[19] = 4;             /* address lengths */
+	f[20] = 0x00, f[21] = 0x03;       /* reverse request */
+	memcpy(f + 22, mac, 6);           /* sender hardware address */
+	memcpy(f + 32, mac, 6);           /* target hardware address */
+	return m;
+}
+
 uint16_t
 virtq_dequeue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
 		    struct rte_mbuf **pkts, uint16_t n)
 {
+	uint64_t rarp = atomic_load_explicit(&vq->rarp, memory_order_relaxed);
+	uint16_t k = 0;
+
 	if (unlikely(c == NULL || vq->broken))
 		return 0;
-	return c->packed ? vq_packed_dequeue(vq, c, mp, pkts, n)
-			 : vq_split_dequeue(vq, c, mp, pkts, n);
+	if (unlikely(rarp != 0) && n != 0 &&
+	    atomic_compare_exchange_strong(&vq->rarp, &rarp, 0)) {
+		pkts[0] = rarp_frame(mp, rarp);
+		k = pkts[0] != NULL;
+	}
+	return (uint16_t)(k + (c->packed ? vq_packed_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))
+				     : vq_split_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))));
 }
 
 uint16_t
@@ -64,14 +116,29 @@ vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, ui
 		struct vq_desc d;
 		int ret;
 
-		vq_desc_read(&d, &table[i]);
+		if (packed) {
+			/* Packed entries are laid out addr, len, id, flags. */
+			const volatile struct vq_pdesc *p = (const volatile struct vq_pdesc *)&table[i];
+
+			d.addr = p->addr;
+			d.len = p->len;
+			d.flags = p->flags;
+			d.next = 0;
+		} else {
+			vq_desc_read(&d, &table[i]);
+		}
 		if (unlikely(d.flags & VRING_DESC_F_INDIRECT))
 			return VQ_ERR(VIRTQ_DROP_BAD_DESC);
 		ret = vq_buf_add(b, c->mem, d.addr, d.len, (d.flags & VRING_DESC_F_WRITE) != 0);
 		if (unlikely(ret != VQ_OK))
 			return ret;
-		if (++steps == n)
-			return VQ_OK; /* every entry used once: no loop possible */
+		if (++steps == n) {
+			/* Every entry used once: a split entry asking for more
+			 * closes a loop. */
+			if (unlikely(!packed && (d.flags & VRING_DESC_F_NEXT)))
+				return VQ_ERR(VIRTQ_DROP_BAD_DESC);
+			return VQ_OK;
+		}
 		if (packed) {
 			i++; /* packed tables are sequential; NEXT and ids are ignored */
 			continue;
