@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vuswitch: EAL start-up, ports from the command line, the control thread.
+ * vuswitch: EAL start-up, ports, threads. See doc/design.md.
+ *
  * Threads: the main lcore waits for a signal; the control thread (a DPDK
- * control thread, off the data cores) runs the vhost-user event loop;
- * datapath lcores report quiescent states to `qsbr` (doc/design.md).
+ * control thread, off the data cores) runs the event loop that serves the
+ * vhost-user sockets and the forwarding table's maintenance; the worker
+ * lcores forward (lib/fwd) and report quiescent states to `qsbr`.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,94 +17,187 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
-#include "fwd_lcore.h"
+#include "evloop.h"
+#include "fwd.h"
+#include "fwd_switch.h"
 #include "options.h"
+#include "port_ethdev.h"
 #include "port_vhost.h"
 #include "vhost_ctrl.h"
 #include "vus_log.h"
 
-/* mbufs only carry packets between two copies: a small pool serves all. */
-#define VUS_MBUFS 8191
-#define VUS_MBUF_CACHE 256
+/* Forwarding table maintenance (learning, aging) period. */
+#define FDB_PERIOD_MS 10
 
-static struct vhost_ctrl *g_ctrl;
-static struct vus_port *g_ports[VUS_MAX_CLI_PORTS];
-static unsigned int g_nports;
+struct vus_app {
+	struct vus_options opts;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_mempool *mp;
+	struct vhost_ctrl *ctrl;
+	struct fwd_switch *sw;
+	struct fwd_runtime *rt;
+	struct evloop_timer *fdb_timer;
+};
+
+static struct vus_app g_app;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	if (g_ctrl != NULL)
-		vhost_ctrl_stop(g_ctrl);
+	if (g_app.ctrl != NULL)
+		vhost_ctrl_stop(g_app.ctrl);
+}
+
+static void
+fdb_tick(void *arg)
+{
+	struct vus_app *app = arg;
+
+	struct fdb *fdb = fwd_switch_fdb(app->sw);
+
+	fdb_process(fdb, fdb_now_ms(fdb));
+	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FDB_PERIOD_MS, fdb_tick, app);
 }
 
 static void *
 control_thread(void *arg)
 {
-	int ret = vhost_ctrl_run(arg);
+	struct vus_app *app = arg;
+	int ret;
 
+	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FDB_PERIOD_MS, fdb_tick, app);
+	ret = vhost_ctrl_run(app->ctrl);
 	if (ret != 0)
 		VUS_CTRL_LOG(ERR, "control loop failed: %s\n", strerror(-ret));
+	evloop_timer_del(app->fdb_timer);
 	return NULL;
 }
 
 static struct rte_rcu_qsbr *
 qsbr_create(void)
 {
-	uint32_t n = RTE_MAX_LCORE;
-	size_t sz = rte_rcu_qsbr_get_memsize(n);
+	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
 	struct rte_rcu_qsbr *q = rte_zmalloc("vus_qsbr", sz, RTE_CACHE_LINE_SIZE);
 
-	if (q != NULL && rte_rcu_qsbr_init(q, n) != 0) {
+	if (q != NULL && rte_rcu_qsbr_init(q, RTE_MAX_LCORE) != 0) {
 		rte_free(q);
 		q = NULL;
 	}
 	return q;
 }
 
-/* Switch ports over the vhost-user ports, and the forwarding lcores.
- * @return lcores started, 0 if none (control only), <0 on error. */
-static int
-start_forwarding(const struct vus_options *opts, struct rte_rcu_qsbr *qsbr)
+/* mbufs: RX rings of every ethdev queue, TX rings, per-lcore caches and
+ * what is in flight between two copies. */
+static struct rte_mempool *
+mempool_create(const struct vus_options *o)
 {
-	struct fwd_config cfg = { .engine = fwd_engine_find(opts->fwd), .qsbr = qsbr };
-	int n;
+	unsigned int n = 8192, neth = rte_eth_dev_count_avail();
+	unsigned int nl = rte_lcore_count();
 
-	for (unsigned int i = 0; i < opts->nvhost; i++) {
-		g_ports[i] = port_vhost_create(g_ctrl, i, (uint16_t)i);
-		if (g_ports[i] == NULL) {
-			VUS_CTRL_LOG(ERR, "cannot create switch port %u\n", i);
-			return -1;
+	n += neth * (o->ethdev_rxq + nl) * 1024u + nl * 512u;
+	return rte_pktmbuf_pool_create("vus_mbufs", n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+}
+
+static int
+add_ports(struct vus_app *app)
+{
+	uint16_t eth;
+	int ret;
+
+	for (unsigned int i = 0; i < app->opts.nvhost; i++) {
+		struct vus_port *p;
+
+		ret = vhost_ctrl_port_add(app->ctrl, &app->opts.vhost[i]);
+		if (ret < 0) {
+			fprintf(stderr, "cannot add vhost-user port %s: %s\n",
+				app->opts.vhost[i].path, strerror(-ret));
+			return ret;
 		}
-		g_nports++;
+		p = port_vhost_create(app->ctrl, (unsigned int)ret, 0);
+		if (p == NULL || fwd_port_add(app->rt, p) < 0) {
+			vus_port_destroy(p);
+			return -ENOMEM;
+		}
 	}
-	cfg.ports = g_ports;
-	cfg.nports = g_nports;
-	cfg.mp = rte_pktmbuf_pool_create("vus_mbufs", VUS_MBUFS, VUS_MBUF_CACHE, 0,
-					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (cfg.mp == NULL) {
-		VUS_CTRL_LOG(ERR, "cannot create the mbuf pool: %s\n", rte_strerror(rte_errno));
-		return -1;
+	/* Every probed ethdev is a switch port, as in testpmd. */
+	RTE_ETH_FOREACH_DEV(eth) {
+		uint16_t ntx = (uint16_t)(fwd_nb_lcores(app->rt) ? fwd_nb_lcores(app->rt) : 1);
+		struct vus_port *p = port_ethdev_create(eth, 0, app->opts.ethdev_rxq, ntx, app->mp);
+
+		if (p == NULL || fwd_port_add(app->rt, p) < 0) {
+			vus_port_destroy(p);
+			return -EIO;
+		}
 	}
-	n = fwd_start(&cfg);
-	if (n == 0)
+	return 0;
+}
+
+static void
+print_stats(struct vus_app *app)
+{
+	const struct fwd_ports *ports = fwd_ports_get(app->rt);
+	struct fwd_switch_stats ss;
+
+	for (uint16_t i = 0; ports != NULL && i < ports->n; i++) {
+		struct vus_port *p = ports->by_id[ports->list[i]];
+		struct vus_port_stats st;
+
+		p->ops->stats_get(p, &st);
+		printf("port %u %s: rx-packets %" PRIu64 " rx-bytes %" PRIu64 " rx-dropped %" PRIu64
+		       " tx-packets %" PRIu64 " tx-bytes %" PRIu64 " tx-dropped %" PRIu64 "\n",
+		       p->id, p->name, st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets,
+		       st.tx_bytes, st.tx_dropped);
+	}
+	fwd_switch_stats_get(app->sw, &ss);
+	printf("switch: unicast %" PRIu64 " flooded %" PRIu64 " drop-vlan %" PRIu64
+	       " drop-same-port %" PRIu64 "\n", ss.unicast, ss.flooded, ss.drop_vlan,
+	       ss.drop_same_port);
+	fflush(stdout);
+}
+
+static int
+setup(struct vus_app *app)
+{
+	struct fdb_params fp;
+	struct fwd_params rp = { 0 };
+
+	app->qsbr = qsbr_create();
+	app->mp = mempool_create(&app->opts);
+	if (app->qsbr == NULL || app->mp == NULL) {
+		fprintf(stderr, "cannot allocate: %s\n", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	app->ctrl = vhost_ctrl_create(app->qsbr, NULL, NULL);
+	memset(&fp, 0, sizeof(fp));
+	fp.qsbr = app->qsbr;
+	app->sw = fwd_switch_create(&fp, app->qsbr, app->mp);
+	rp.qsbr = app->qsbr;
+	rp.mp = app->mp;
+	rp.engine = fwd_engine_find(app->opts.fwd);
+	rp.engine_ctx = app->sw;
+	app->rt = app->ctrl != NULL && app->sw != NULL ? fwd_create(&rp) : NULL;
+	if (app->rt == NULL) {
+		fprintf(stderr, "cannot create the control plane or the switch\n");
+		return -ENOMEM;
+	}
+	if (fwd_nb_lcores(app->rt) == 0)
 		VUS_CTRL_LOG(INFO, "no worker lcore: control plane only, no forwarding\n");
-	else
-		VUS_CTRL_LOG(INFO, "forwarding (%s) on %d lcore(s)\n", opts->fwd, n);
-	return n;
+	return add_ports(app);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct vus_options opts;
-	struct rte_rcu_qsbr *qsbr;
+	struct vus_app *app = &g_app;
+	static struct fwd_ports ports;
 	pthread_t tid;
 	int ret, nargs;
 
@@ -111,48 +207,37 @@ main(int argc, char **argv)
 		return 1;
 	}
 	argv[nargs] = argv[0];
-	if (vus_options_parse(&opts, argc - nargs, argv + nargs) != 0) {
+	if (vus_options_parse(&app->opts, argc - nargs, argv + nargs) != 0) {
 		rte_eal_cleanup();
 		return 2;
 	}
-	qsbr = qsbr_create();
-	g_ctrl = qsbr != NULL ? vhost_ctrl_create(qsbr, NULL, NULL) : NULL;
-	if (g_ctrl == NULL) {
-		fprintf(stderr, "cannot create the control plane\n");
+	if (app->opts.defaults)
+		VUS_CTRL_LOG(INFO, "no --vhost-user given: default ports in %s\n", VUS_DEFAULT_DIR);
+	if (setup(app) != 0) {
 		rte_eal_cleanup();
 		return 1;
 	}
-	if (opts.defaults)
-		VUS_CTRL_LOG(INFO, "no --vhost-user given: default ports in %s\n", VUS_DEFAULT_DIR);
-	for (unsigned int i = 0; i < opts.nvhost; i++) {
-		ret = vhost_ctrl_port_add(g_ctrl, &opts.vhost[i]);
-		if (ret < 0) {
-			fprintf(stderr, "cannot add vhost-user port %s: %s\n", opts.vhost[i].path,
-				strerror(-ret));
-			vhost_ctrl_destroy(g_ctrl);
-			rte_eal_cleanup();
-			return 1;
-		}
-	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	ret = rte_ctrl_thread_create(&tid, "vus-ctrl", NULL, control_thread, g_ctrl);
+	fwd_launch(app->rt);
+	fwd_set_running(app->rt, true);
+	VUS_CTRL_LOG(INFO, "forwarding (%s) on %u lcore(s)\n", app->opts.fwd,
+		     fwd_nb_lcores(app->rt));
+	ret = rte_ctrl_thread_create(&tid, "vus-ctrl", NULL, control_thread, app);
 	if (ret != 0) {
 		fprintf(stderr, "cannot start the control thread: %s\n", strerror(-ret));
 		return 1;
 	}
-	ret = start_forwarding(&opts, qsbr);
 	pthread_join(tid, NULL);
 	VUS_CTRL_LOG(INFO, "shutting down\n");
-	if (ret > 0) {
-		fwd_stop();
-		fwd_print_stats();
-	}
-	for (unsigned int i = 0; i < g_nports; i++)
-		vus_port_destroy(g_ports[i]);
-	vhost_ctrl_destroy(g_ctrl);
-	g_ctrl = NULL;
-	rte_free(qsbr);
+	fwd_set_running(app->rt, false);
+	print_stats(app);
+	ports = *fwd_ports_get(app->rt);
+	fwd_destroy(app->rt);
+	for (uint16_t i = 0; i < ports.n; i++)
+		vus_port_destroy(ports.by_id[ports.list[i]]);
+	vhost_ctrl_destroy(app->ctrl);
+	fwd_switch_destroy(app->sw);
 	rte_eal_cleanup();
 	return 0;
 }

@@ -19,8 +19,11 @@ vus_options_usage(const char *prog)
 		"        N queue pairs at most (default %u, max %u). Repeatable.\n"
 		"  Without --vhost-user: %u server ports %s/vhost0.sock ... (the default).\n"
 		"  --fwd MODE\n"
-		"        forwarding between ports 0<->1, 2<->3, ... on the worker lcores:\n"
-		"        %s (default io)\n",
+		"        switch: L2 learning switch between all ports (default);\n"
+		"        io, mac, macswap: ports 0<->1, 2<->3, ... as testpmd. Known: %s\n"
+		"  --rxq N\n"
+		"        RX queues (RSS) per ethdev port (default 1)\n"
+		"  Every ethdev probed by EAL (-a PCI, --vdev net_af_packet0,iface=...) is a port.\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS,
 		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR, fwd_engine_names());
 }
@@ -94,13 +97,15 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "vhost-user", required_argument, NULL, 'v' },
 		{ "fwd", required_argument, NULL, 'f' },
+		{ "rxq", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	snprintf(o->fwd, sizeof(o->fwd), "io");
+	snprintf(o->fwd, sizeof(o->fwd), "switch");
+	o->ethdev_rxq = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -116,6 +121,17 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 			}
 			snprintf(o->fwd, sizeof(o->fwd), "%s", optarg);
 			break;
+		case 'r': {
+			char *end;
+			unsigned long q = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || q == 0 || q > 64) {
+				fprintf(stderr, "--rxq: 1..64 expected, got '%s'\n", optarg);
+				return -1;
+			}
+			o->ethdev_rxq = (uint16_t)q;
+			break;
+		}
 		case 'h':
 		default:
 			vus_options_usage(argv[0]);

@@ -15,6 +15,7 @@ struct vus_options {
 	unsigned int nvhost;
 	bool defaults; /**< no port given: the built-in default set */
 	char fwd[16];  /**< forwarding engine name */
+	uint16_t ethdev_rxq; /**< RX queues (RSS) per ethdev port */
 };
 
 /** Directory and ports of the built-in default. */

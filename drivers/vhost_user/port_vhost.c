@@ -1,41 +1,101 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vhost-user switch port. RX queue q reads the guest's TX ring 2q+1;
+ * the guest's RX ring 2q is written only by the lcore that polls RX queue
+ * q (its owner), so no ring ever has two writers. Another lcore sending to
+ * this port hands its burst to the owner through an MPSC rte_ring, which
+ * the owner drains into the guest on its next poll of queue q.
+ */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "port_vhost.h"
 #include "virtq.h"
 
+#define HANDOFF_SIZE 1024
+#define NO_QUEUE UINT16_MAX
+#define MAX_TXQ 64
+
 struct port_vhost {
 	struct virtq *rx[VHOST_CTRL_MAX_QUEUE_PAIRS]; /* guest TX rings */
 	struct virtq *tx[VHOST_CTRL_MAX_QUEUE_PAIRS]; /* guest RX rings */
-	uint64_t tx_dropped;
+	struct rte_ring *handoff[VHOST_CTRL_MAX_QUEUE_PAIRS];
+	/* For each lcore TX queue id: the guest queue it owns, or NO_QUEUE. */
+	_Atomic uint16_t own[MAX_TXQ];
+	uint16_t owner_of[VHOST_CTRL_MAX_QUEUE_PAIRS]; /* control thread's view */
+	uint64_t handoff_full; /* counted by senders: approximate */
 };
 
-static uint16_t
-vhost_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts,
-	 uint16_t n)
+/* Copy a burst into guest RX ring q; the mbufs are freed (the guest got copies). */
+static void
+deliver(struct virtq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct virtq *vq = ((struct port_vhost *)p->priv)->rx[q];
-
-	return virtq_dequeue_burst(vq, virtq_conf_get(vq), mp, pkts, n);
-}
-
-static uint16_t
-vhost_tx(struct vus_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
-{
-	struct virtq *vq = ((struct port_vhost *)p->priv)->tx[q];
 	const struct virtq_conf *c = virtq_conf_get(vq);
 
-	/* The guest gets copies: every mbuf is taken and freed here; frames
-	 * that found no guest buffer are counted by the ring. */
 	if (likely(c != NULL))
 		virtq_enqueue_burst(vq, c, pkts, n);
 	else
 		vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += n;
 	rte_pktmbuf_free_bulk(pkts, n);
-	return n;
+}
+
+static uint16_t
+vhost_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts,
+	 uint16_t n)
+{
+	struct port_vhost *pv = p->priv;
+	struct virtq *vq = pv->rx[q];
+
+	/* The owner of queue q also delivers what other lcores handed over. */
+	if (unlikely(!rte_ring_empty(pv->handoff[q]))) {
+		struct rte_mbuf *h[32];
+		unsigned int k = rte_ring_sc_dequeue_burst(pv->handoff[q], (void **)h, 32, NULL);
+
+		deliver(pv->tx[q], h, (uint16_t)k);
+	}
+	return virtq_dequeue_burst(vq, virtq_conf_get(vq), mp, pkts, n);
+}
+
+static uint16_t
+vhost_tx(struct vus_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct port_vhost *pv = p->priv;
+	uint16_t q = txq < MAX_TXQ ? atomic_load_explicit(&pv->own[txq], memory_order_relaxed)
+				   : NO_QUEUE;
+	unsigned int k;
+
+	if (likely(q != NO_QUEUE)) {
+		deliver(pv->tx[q], pkts, n);
+		return n;
+	}
+	/* Not an owner here: hand over to the owner of a queue the guest uses. */
+	q = (uint16_t)(txq % p->nb_queues);
+	if (virtq_conf_get(pv->tx[q]) == NULL)
+		q = 0;
+	k = rte_ring_mp_enqueue_burst(pv->handoff[q], (void **)pkts, n, NULL);
+	return (uint16_t)k;
+}
+
+static void
+vhost_queue_owner(struct vus_port *p, uint16_t q, uint16_t txq)
+{
+	struct port_vhost *pv = p->priv;
+
+	/* The control thread calls this between grace periods (lib/fwd): an
+	 * lcore writes a guest queue directly only while it polls that queue. */
+	pv->owner_of[q] = txq;
+	for (uint16_t t = 0; t < MAX_TXQ; t++) {
+		uint16_t first = NO_QUEUE;
+
+		for (uint16_t k = 0; k < p->nb_queues && first == NO_QUEUE; k++)
+			if (pv->owner_of[k] == t)
+				first = k;
+		atomic_store(&pv->own[t], first);
+	}
 }
 
 static void
@@ -60,9 +120,21 @@ vhost_stats(struct vus_port *p, struct vus_port_stats *st)
 }
 
 static void
-vhost_destroy(struct vus_port *p)
+free_port(struct vus_port *p)
 {
-	free(p->priv);
+	struct port_vhost *pv = p->priv;
+
+	if (pv != NULL) {
+		for (uint16_t q = 0; q < VHOST_CTRL_MAX_QUEUE_PAIRS; q++) {
+			struct rte_mbuf *m;
+
+			while (pv->handoff[q] != NULL &&
+			       rte_ring_dequeue(pv->handoff[q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(pv->handoff[q]);
+		}
+		free(pv);
+	}
 	free(p);
 }
 
@@ -70,8 +142,9 @@ static const struct vus_port_ops vhost_ops = {
 	.kind = "vhost-user",
 	.rx_burst = vhost_rx,
 	.tx_burst = vhost_tx,
+	.queue_owner = vhost_queue_owner,
 	.stats_get = vhost_stats,
-	.destroy = vhost_destroy,
+	.destroy = free_port,
 };
 
 struct vus_port *
@@ -80,6 +153,7 @@ port_vhost_create(struct vhost_ctrl *ctrl, unsigned int vhost_id, uint16_t switc
 	struct vhost_port_info *info = malloc(sizeof(*info));
 	struct vus_port *p = calloc(1, sizeof(*p));
 	struct port_vhost *pv = calloc(1, sizeof(*pv));
+	char name[RTE_RING_NAMESIZE];
 
 	if (info == NULL || p == NULL || pv == NULL ||
 	    vhost_ctrl_port_info(ctrl, vhost_id, info) != 0)
@@ -88,22 +162,32 @@ port_vhost_create(struct vhost_ctrl *ctrl, unsigned int vhost_id, uint16_t switc
 	p->priv = pv;
 	p->id = switch_id;
 	p->nb_queues = (uint16_t)info->queue_pairs;
-	/* A locally administered address per port, as testpmd's peers. */
-	p->mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, (uint8_t)(switch_id >> 8),
-					    (uint8_t)switch_id } };
+	/* A locally administered address per vhost port, as testpmd's peers. */
+	p->mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, (uint8_t)(vhost_id >> 8),
+					    (uint8_t)vhost_id } };
 	snprintf(p->name, sizeof(p->name), "vhost%u", vhost_id);
+	for (uint16_t t = 0; t < MAX_TXQ; t++)
+		atomic_init(&pv->own[t], NO_QUEUE);
+	for (uint16_t q = 0; q < VHOST_CTRL_MAX_QUEUE_PAIRS; q++)
+		pv->owner_of[q] = NO_QUEUE;
 	for (uint16_t q = 0; q < p->nb_queues; q++) {
 		pv->tx[q] = vhost_ctrl_ring(ctrl, vhost_id, 2u * q);
 		pv->rx[q] = vhost_ctrl_ring(ctrl, vhost_id, 2u * q + 1);
-		if (pv->tx[q] == NULL || pv->rx[q] == NULL)
+		snprintf(name, sizeof(name), "vho%u_%u", vhost_id, q);
+		pv->handoff[q] = rte_ring_create(name, HANDOFF_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		if (pv->tx[q] == NULL || pv->rx[q] == NULL || pv->handoff[q] == NULL)
 			goto fail;
 	}
 	free(info);
 	return p;
 fail:
 	free(info);
-	free(pv);
-	free(p);
+	if (p == NULL) {
+		free(pv);
+		return NULL;
+	}
+	p->priv = pv;
+	free_port(p);
 	return NULL;
 }
 

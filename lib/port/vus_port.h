@@ -36,8 +36,17 @@ struct vus_port_ops {
 	/** Receive up to n packets from queue q into pkts (mbufs from mp). */
 	uint16_t (*rx_burst)(struct vus_port *p, uint16_t q, struct rte_mempool *mp,
 			     struct rte_mbuf **pkts, uint16_t n);
-	/** Send up to n packets on queue q; returns how many the port took. */
-	uint16_t (*tx_burst)(struct vus_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	/**
+	 * Send up to n packets from the calling lcore, whose TX queue id is
+	 * @p txq; returns how many the port took (the caller frees the rest).
+	 */
+	uint16_t (*tx_burst)(struct vus_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16_t n);
+	/**
+	 * Optional: RX queue @p q is now polled by the lcore whose TX queue id
+	 * is @p txq (UINT16_MAX: by none). Called by the control thread between
+	 * grace periods, so the driver may give that lcore the matching TX side.
+	 */
+	void (*queue_owner)(struct vus_port *p, uint16_t q, uint16_t txq);
 	/** Fill stats (may be called from any thread; values may lag). */
 	void (*stats_get)(struct vus_port *p, struct vus_port_stats *st);
 	/** Release the driver's state. */

@@ -268,6 +268,12 @@ vhost_ctrl_call(struct vhost_ctrl *ctrl, int (*fn)(struct vhost_ctrl *, void *),
 	return evloop_call(ctrl->loop, call_tramp, &a);
 }
 
+struct evloop *
+vhost_ctrl_loop(struct vhost_ctrl *ctrl)
+{
+	return ctrl->loop;
+}
+
 const char *
 vhost_port_conn_str(enum vhost_port_conn conn)
 {

@@ -30,6 +30,7 @@ extern "C" {
 #endif
 
 struct vhost_ctrl;
+struct evloop;
 struct rte_rcu_qsbr;
 
 /** Default and highest queue pairs per vhost-user port (ring index is 8 bits). */
@@ -154,6 +155,12 @@ void vhost_ctrl_stop(struct vhost_ctrl *ctrl);
  * @return fn's return value.
  */
 int vhost_ctrl_call(struct vhost_ctrl *ctrl, int (*fn)(struct vhost_ctrl *, void *), void *arg);
+
+/**
+ * The event loop the control plane runs on, so the owner can attach its
+ * own fds and timers to the same control thread (lib/evloop).
+ */
+struct evloop *vhost_ctrl_loop(struct vhost_ctrl *ctrl);
 
 /** Name of a connection state. */
 const char *vhost_port_conn_str(enum vhost_port_conn conn);

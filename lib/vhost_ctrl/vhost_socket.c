@@ -200,8 +200,13 @@ vhost_conn_drop(struct vhost_port *port, const char *why)
 
 	if (port->sock_fd < 0)
 		return;
-	if (why != NULL)
-		vhost_port_fault(port, "dropping connection: %s", why);
+	if (why != NULL) {
+		char reason[sizeof(port->last_error)];
+
+		/* why is often port->last_error itself, which the fault rewrites. */
+		snprintf(reason, sizeof(reason), "%s", why);
+		vhost_port_fault(port, "dropping connection: %s", reason);
+	}
 	conn_close(port);
 	/* Stop rings, unmap memory, close every fd of the device. */
 	vhost_dev_reset(port, false);

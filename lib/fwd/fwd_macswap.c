@@ -4,9 +4,10 @@
 
 #include "fwd.h"
 
-/* macswap: source and destination exchanged (testpmd's macswap). */
+/* macswap: source and destination exchanged, to the peer (testpmd's macswap). */
 static void
-macswap_process(struct fwd_stream *fs, struct rte_mbuf **pkts, uint16_t n)
+macswap_burst(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_port *in,
+	      struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
@@ -15,9 +16,10 @@ macswap_process(struct fwd_stream *fs, struct rte_mbuf **pkts, uint16_t n)
 		eh->dst_addr = eh->src_addr;
 		eh->src_addr = t;
 	}
+	fwd_send(lc, fwd_peer(ports, in->id), pkts, n);
 }
 
 const struct fwd_engine fwd_macswap_engine = {
 	.name = "macswap",
-	.process = macswap_process,
+	.burst = macswap_burst,
 };

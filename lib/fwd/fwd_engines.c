@@ -2,8 +2,11 @@
 #include <string.h>
 
 #include "fwd.h"
+#include "fwd_switch.h"
 
+/* Every engine, in the order `--fwd` and `set fwd` list them. */
 static const struct fwd_engine *const engines[] = {
+	&fwd_switch_engine,
 	&fwd_io_engine,
 	&fwd_mac_engine,
 	&fwd_macswap_engine,
@@ -12,7 +15,7 @@ static const struct fwd_engine *const engines[] = {
 const struct fwd_engine *
 fwd_engine_find(const char *name)
 {
-	for (unsigned int i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+	for (unsigned int i = 0; i < RTE_DIM(engines); i++)
 		if (strcmp(engines[i]->name, name) == 0)
 			return engines[i];
 	return NULL;
@@ -21,5 +24,5 @@ fwd_engine_find(const char *name)
 const char *
 fwd_engine_names(void)
 {
-	return "io mac macswap";
+	return "switch io mac macswap";
 }

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+
+#include "fdb.h"
+#include "vus_log.h"
+
+/* Entry flags. Only the control thread writes them. */
+#define FDB_F_USED 0x1u   /* the position holds a key */
+#define FDB_F_STATIC 0x2u /* never aged, never moved by learning */
+
+/*
+ * Per key position. The datapath reads port/flags and stores last_seen; the
+ * control thread writes everything. 8 bytes, so a cache line covers 8
+ * positions and the aging pass reads the array sequentially.
+ */
+struct fdb_entry {
+	uint16_t port;
+	uint16_t flags;
+	uint32_t last_seen; /* seconds of the fdb clock */
+};
+
+/* A learn request, lcore -> control thread (12 bytes, a ring element). */
+struct fdb_req {
+	struct fdb_key key;
+	uint16_t port;
+	uint16_t pad;
+};
+
+/* Counters one lcore writes; a line of its own to avoid false sharing. */
+struct fdb_lcore_stats {
+	uint64_t lookups;
+	uint64_t lookup_misses;
+	uint64_t learn_requests;
+	uint64_t learn_drops;
+} __rte_cache_aligned;
+
+struct fdb {
+	/* Read by the datapath, written only at creation. */
+	struct rte_hash *h;
+	struct fdb_entry *ent;
+	struct rte_ring *learn;
+	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
+	fdb_clock_fn now_ms;
+	void *clock_arg;
+
+	/* Control thread only, away from the line the datapath reads. */
+	struct rte_rcu_qsbr *qsbr __rte_cache_aligned;
+	uint32_t nb_pos;        /* positions the hash can return */
+	uint32_t max_entries;
+	uint32_t entries;
+	uint32_t static_entries;
+	uint32_t aging_s;       /* 0: aging off */
+	uint32_t last_age_s;    /* time of the last aging pass */
+	uint64_t learned;
+	uint64_t moves;
+	uint64_t aged;
+	uint64_t learn_full;
+	uint64_t removed;
+};
+
+
+_Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must be 8 bytes without padding");
+_Static_assert(sizeof(struct fdb_req) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(FDB_BULK_MAX <= RTE_HASH_LOOKUP_BULK_MAX, "one rte_hash bulk call per burst");
+
+/* Slots beyond max_entries, so that slots deleted but still waiting for a
+ * grace period do not make the table look full. */
+#define FDB_HEADROOM_MIN 64u
+
+static inline void *
+port_to_data(uint16_t port)
+{
+	return (void *)(uintptr_t)port;
+}
+
+static inline uint16_t
+data_to_port(const void *data)
+{
+	return (uint16_t)(uintptr_t)data;
+}
+
+static inline uint32_t
+ms_to_s(uint64_t ms)
+{
+	return (uint32_t)(ms / 1000);
+}
+
+/* Signed, so a timestamp slightly ahead of "now" (another lcore read the
+ * clock later) is young rather than 136 years old. */
+static inline int32_t
+age_s(uint32_t now_s, uint32_t then_s)
+{
+	return (int32_t)(now_s - then_s);
+}
+
+static uint64_t
+monotonic_ms(void *arg)
+{
+	struct timespec ts;
+
+	RTE_SET_USED(arg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+fdb_now_ms(const struct fdb *fdb)
+{
+	return fdb->now_ms(fdb->clock_arg);
+}
+
+/* ---------------------------------------------------------------------------
+ * Datapath
+ */
+
+/*
+ * Counters of the calling thread. EAL lcores and registered threads own a
+ * slot and add without atomics; anything else shares the last slot.
+ */
+static inline struct fdb_lcore_stats *
+my_stats(struct fdb *fdb, bool *shared)
+{
+	unsigned int id = rte_lcore_id();
+
+	*shared = unlikely(id >= RTE_MAX_LCORE);
+	return &fdb->lstats[*shared ? RTE_MAX_LCORE : id];
+}
+
+/* Single writer per slot: a relaxed load and store, no locked instruction.
+ * The atomics only keep fdb_stats_get()'s concurrent reads well defined. */
+static inline void
+stat_add(uint64_t *c, uint64_t v, bool shared)
+{
+	if (likely(!shared))
+		__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(c, v, __ATOMIC_RELAXED);
+}
+
+static inline void
+key_ptrs(const struct fdb_key *keys, unsigned int n, const void **kp)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		kp[i] = &keys[i];
+}
+
+int
+fdb_lookup_bulk(struct fdb *fdb, const struct fdb_key *keys, unsigned int n, uint16_t *ports,
+		uint64_t *hit_mask)
+{
+	const void *kp[FDB_BULK_MAX];
+	void *data[FDB_BULK_MAX];
+	struct fdb_lcore_stats *st;
+	uint64_t hits = 0;
+	unsigned int i, nb_hits;
+	bool shared;
+
+	if (unlikely(n == 0 || n > FDB_BULK_MAX)) {
+		if (hit_mask != NULL)
+			*hit_mask = 0;
+		return n == 0 ? 0 : -EINVAL;
+	}
+	key_ptrs(keys, n, kp);
+	/* The port lives in the hash's data word, read with the key: no
+	 * second cache miss on the entry array. */
+	rte_hash_lookup_bulk_data(fdb->h, kp, n, &hits, data);
+	for (i = 0; i < n; i++)
+		ports[i] = (hits >> i) & 1 ? data_to_port(data[i]) : FDB_PORT_NONE;
+	if (hit_mask != NULL)
+		*hit_mask = hits;
+
+	nb_hits = (unsigned int)__builtin_popcountll(hits);
+	st = my_stats(fdb, &shared);
+	stat_add(&st->lookups, n, shared);
+	if (nb_hits != n)
+		stat_add(&st->lookup_misses, n - nb_hits, shared);
+	return (int)nb_hits;
+}
+
+/* A source address worth learning: unicast, not all-zero, on a real port. */
+static inline bool
+learnable(const struct fdb_key *k, uint16_t port)
+{
+	return likely(port != FDB_PORT_NONE) && likely(rte_is_unicast_ether_addr(&k->mac)) &&
+	       likely(!rte_is_zero_ether_addr(&k->mac));
+}
+
+/*
+ * Queue a request once per burst: a burst of frames from a new host asks
+ * once; if the key shows up on two ports in one burst, the last one wins.
+ */
+static inline unsigned int
+req_add(struct fdb_req *req, unsigned int nreq, const struct fdb_key *k, uint16_t port)
+{
+	unsigned int j;
+
+	for (j = 0; j < nreq; j++) {
+		if (memcmp(&req[j].key, k, sizeof(*k)) == 0) {
+			req[j].port = port;
+			return nreq;
+		}
+	}
+	req[nreq].key = *k;
+	req[nreq].port = port;
+	req[nreq].pad = 0;
+	return nreq + 1;
+}
+
+/*
+ * True if the entry at @p pos already says "key on port" (or is static):
+ * then refresh last_seen at most once a second and ask nothing.
+ */
+static inline bool
+known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s)
+{
+	struct fdb_entry *e = &fdb->ent[pos];
+	uint16_t fl = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+
+	if (fl & FDB_F_STATIC)
+		return true;
+	if (unlikely(!(fl & FDB_F_USED)) || __atomic_load_n(&e->port, __ATOMIC_RELAXED) != port)
+		return false;
+	if (unlikely(age_s(now_s, __atomic_load_n(&e->last_seen, __ATOMIC_RELAXED)) > 0))
+		__atomic_store_n(&e->last_seen, now_s, __ATOMIC_RELAXED);
+	return true;
+}
+
+int
+fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *ports, unsigned int n,
+	       uint64_t now)
+{
+	const void *kp[FDB_BULK_MAX];
+	int32_t pos[FDB_BULK_MAX];
+	struct fdb_req req[FDB_BULK_MAX];
+	struct fdb_lcore_stats *st;
+	uint32_t now_s = ms_to_s(now);
+	unsigned int i, nreq = 0, enq;
+	bool shared;
+
+	if (unlikely(n == 0 || n > FDB_BULK_MAX))
+		return n == 0 ? 0 : -EINVAL;
+	key_ptrs(keys, n, kp);
+	rte_hash_lookup_bulk(fdb->h, kp, n, pos);
+	for (i = 0; i < n; i++) {
+		if (unlikely(!learnable(&keys[i], ports[i])))
+			continue;
+		if (likely(pos[i] >= 0) && likely(known_here(fdb, pos[i], ports[i], now_s)))
+			continue;
+		nreq = req_add(req, nreq, &keys[i], ports[i]);
+	}
+	if (likely(nreq == 0))
+		return 0;
+
+	enq = rte_ring_mp_enqueue_burst_elem(fdb->learn, req, sizeof(req[0]), nreq, NULL);
+	st = my_stats(fdb, &shared);
+	stat_add(&st->learn_requests, enq, shared);
+	if (unlikely(enq != nreq))
+		stat_add(&st->learn_drops, nreq - enq, shared);
+	return (int)enq;
+}
+
+/* ---------------------------------------------------------------------------
+ * Control thread
+ */
+
+static bool
+vlan_ok(uint16_t vlan)
+{
+	return vlan <= 0xfff;
+}
+
+/* Publish an entry for a key just added (or changed) at @p pos. flags go
+ * last with release, so a reader that sees USED also sees port/last_seen. */
+static void
+entry_set(struct fdb *fdb, int32_t pos, uint16_t port, uint16_t flags, uint32_t now_s)
+{
+	struct fdb_entry *e = &fdb->ent[pos];
+
+	__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->last_seen, now_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
+}
+
+/* A reader still holding the position now sees "not in use". The slot
+ * itself is recycled by the hash after a grace period (or at once without
+ * qsbr, see fdb_params.qsbr). */
+static void
+entry_clear(struct fdb *fdb, int32_t pos)
+{
+	struct fdb_entry *e = &fdb->ent[pos];
+
+	__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->port, FDB_PORT_NONE, __ATOMIC_RELAXED);
+}
+
+/* Remove @p key; -ENOENT if absent. Keeps the counts right. */
+static int
+del_key(struct fdb *fdb, const struct fdb_key *key)
+{
+	int32_t pos = rte_hash_del_key(fdb->h, key);
+
+	if (pos < 0)
+		return pos;
+	if (fdb->ent[pos].flags & FDB_F_STATIC)
+		fdb->static_entries--;
+	entry_clear(fdb, pos);
+	fdb->entries--;
+	if (fdb->qsbr == NULL)
+		rte_hash_free_key_with_position(fdb->h, pos);
+	return 0;
+}
+
+/* Remove the key at @p pos (a walk over the entry array found it). */
+static void
+del_pos(struct fdb *fdb, int32_t pos)
+{
+	struct fdb_key key;
+	void *kp;
+
+	if (rte_hash_get_key_with_position(fdb->h, pos, &kp) != 0) {
+		/* Cannot happen while USED is in sync with the hash. */
+		entry_clear(fdb, pos);
+		return;
+	}
+	memcpy(&key, kp, sizeof(key));
+	del_key(fdb, &key);
+}
+
+/*
+ * Add a new key. The port goes into the hash's data word atomically with
+ * the key; the entry array follows (a reader that finds the key before the
+ * entry is published merely asks to learn it again).
+ * @return the position, or -ENOSPC.
+ */
+static int32_t
+add_key(struct fdb *fdb, const struct fdb_key *key, uint16_t port, uint16_t flags, uint32_t now_s)
+{
+	int32_t pos;
+
+	if (fdb->entries >= fdb->max_entries)
+		return -ENOSPC;
+	if (rte_hash_add_key_data(fdb->h, key, port_to_data(port)) != 0)
+		return -ENOSPC; /* every spare slot still waits for a grace period */
+	pos = rte_hash_lookup(fdb->h, key);
+	RTE_ASSERT(pos >= 0);
+	entry_set(fdb, pos, port, flags, now_s);
+	fdb->entries++;
+	if (flags & FDB_F_STATIC)
+		fdb->static_entries++;
+	return pos;
+}
+
+/* Point an existing key at @p port: the hash first (what lookups read),
+ * then the entry (what learning compares against). */
+static void
+set_port(struct fdb *fdb, const struct fdb_key *key, int32_t pos, uint16_t port, uint16_t flags,
+	 uint32_t now_s)
+{
+	rte_hash_add_key_data(fdb->h, key, port_to_data(port));
+	entry_set(fdb, pos, port, flags, now_s);
+}
+
+/* Apply one learn request. @return 1 if the table changed. */
+static unsigned int
+learn_one(struct fdb *fdb, const struct fdb_req *r, uint32_t now_s)
+{
+	int32_t pos = rte_hash_lookup(fdb->h, &r->key);
+	struct fdb_entry *e;
+
+	if (pos < 0) {
+		if (add_key(fdb, &r->key, r->port, FDB_F_USED, now_s) < 0) {
+			fdb->learn_full++;
+			return 0;
+		}
+		fdb->learned++;
+		return 1;
+	}
+	e = &fdb->ent[pos];
+	if (e->flags & FDB_F_STATIC)
+		return 0;
+	if (e->port == r->port) {
+		/* Duplicate request (several lcores or bursts asked). */
+		__atomic_store_n(&e->last_seen, now_s, __ATOMIC_RELAXED);
+		return 0;
+	}
+	set_port(fdb, &r->key, pos, r->port, FDB_F_USED, now_s);
+	fdb->moves++;
+	return 1;
+}
+
+#define DRAIN_ALL UINT32_MAX
+
+/*
+ * Drain the learn ring. Requests for @p skip_port (or all of them, with
+ * @p discard) are dropped instead of applied.
+ */
+static unsigned int
+drain(struct fdb *fdb, uint32_t now_s, uint32_t skip_port, bool discard)
+{
+	struct fdb_req req[32];
+	unsigned int i, n, changed = 0;
+
+	while ((n = rte_ring_sc_dequeue_burst_elem(fdb->learn, req, sizeof(req[0]),
+						   RTE_DIM(req), NULL)) != 0) {
+		if (discard)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (req[i].port != skip_port)
+				changed += learn_one(fdb, &req[i], now_s);
+		}
+	}
+	return changed;
+}
+
+static unsigned int
+age_pass(struct fdb *fdb, uint32_t now_s)
+{
+	unsigned int n = 0;
+	uint32_t pos;
+
+	for (pos = 0; pos < fdb->nb_pos; pos++) {
+		const struct fdb_entry *e = &fdb->ent[pos];
+
+		if ((e->flags & (FDB_F_USED | FDB_F_STATIC)) != FDB_F_USED)
+			continue;
+		/* "More than aging_s": last_seen is whole seconds, so an entry
+		 * is never dropped before it was idle for the aging time. */
+		if (age_s(now_s, __atomic_load_n(&e->last_seen, __ATOMIC_RELAXED)) >
+		    (int32_t)fdb->aging_s) {
+			del_pos(fdb, (int32_t)pos);
+			n++;
+		}
+	}
+	fdb->aged += n;
+	return n;
+}
+
+unsigned int
+fdb_process(struct fdb *fdb, uint64_t now)
+{
+	uint32_t now_s = ms_to_s(now);
+	unsigned int changed = drain(fdb, now_s, DRAIN_ALL, false);
+
+	/* Ages are whole seconds: one pass a second is enough. */
+	if (fdb->aging_s != 0 && age_s(now_s, fdb->last_age_s) >= 1) {
+		fdb->last_age_s = now_s;
+		changed += age_pass(fdb, now_s);
+	}
+	return changed;
+}
+
+void
+fdb_set_aging(struct fdb *fdb, uint32_t aging_s)
+{
+	fdb->aging_s = RTE_MIN(aging_s, (uint32_t)INT32_MAX);
+}
+
+int
+fdb_add_static(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac, uint16_t port)
+{
+	const uint16_t flags = FDB_F_USED | FDB_F_STATIC;
+	struct fdb_key key;
+	uint32_t now_s;
+	int32_t pos;
+
+	if (!vlan_ok(vlan) || port == FDB_PORT_NONE)
+		return -EINVAL;
+	key = fdb_key_make(vlan, mac);
+	now_s = ms_to_s(fdb_now_ms(fdb));
+	pos = rte_hash_lookup(fdb->h, &key);
+	if (pos < 0)
+		return add_key(fdb, &key, port, flags, now_s) < 0 ? -ENOSPC : 0;
+	if (!(fdb->ent[pos].flags & FDB_F_STATIC))
+		fdb->static_entries++;
+	set_port(fdb, &key, pos, port, flags, now_s);
+	return 0;
+}
+
+int
+fdb_del(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac)
+{
+	struct fdb_key key;
+	int ret;
+
+	if (!vlan_ok(vlan))
+		return -EINVAL;
+	key = fdb_key_make(vlan, mac);
+	ret = del_key(fdb, &key);
+	if (ret == 0)
+		fdb->removed++;
+	return ret;
+}
+
+/* Remove every used entry @p match accepts. */
+static unsigned int
+remove_if(struct fdb *fdb, bool (*match)(const struct fdb_entry *e, uint16_t port), uint16_t port)
+{
+	unsigned int n = 0;
+	uint32_t pos;
+
+	for (pos = 0; pos < fdb->nb_pos; pos++) {
+		const struct fdb_entry *e = &fdb->ent[pos];
+
+		if ((e->flags & FDB_F_USED) && match(e, port)) {
+			del_pos(fdb, (int32_t)pos);
+			n++;
+		}
+	}
+	fdb->removed += n;
+	return n;
+}
+
+static bool
+is_dynamic(const struct fdb_entry *e, uint16_t port)
+{
+	RTE_SET_USED(port);
+	return !(e->flags & FDB_F_STATIC);
+}
+
+static bool
+on_port(const struct fdb_entry *e, uint16_t port)
+{
+	return e->port == port;
+}
+
+unsigned int
+fdb_flush(struct fdb *fdb)
+{
+	drain(fdb, 0, DRAIN_ALL, true);
+	return remove_if(fdb, is_dynamic, 0);
+}
+
+unsigned int
+fdb_flush_port(struct fdb *fdb, uint16_t port)
+{
+	drain(fdb, ms_to_s(fdb_now_ms(fdb)), port, false);
+	return remove_if(fdb, on_port, port);
+}
+
+int
+fdb_iterate(struct fdb *fdb, fdb_iter_cb cb, void *arg)
+{
+	uint32_t now_s = ms_to_s(fdb_now_ms(fdb));
+	struct fdb_entry_info info;
+	uint32_t pos;
+	int ret;
+
+	for (pos = 0; pos < fdb->nb_pos; pos++) {
+		const struct fdb_entry *e = &fdb->ent[pos];
+		struct fdb_key key;
+		int32_t age;
+		void *kp;
+
+		if (!(e->flags & FDB_F_USED) ||
+		    rte_hash_get_key_with_position(fdb->h, (int32_t)pos, &kp) != 0)
+			continue;
+		memcpy(&key, kp, sizeof(key));
+		age = age_s(now_s, __atomic_load_n(&e->last_seen, __ATOMIC_RELAXED));
+		info.vlan = key.vlan;
+		info.mac = key.mac;
+		info.port = e->port;
+		info.is_static = (e->flags & FDB_F_STATIC) != 0;
+		info.age_s = info.is_static || age < 0 ? 0 : (uint32_t)age;
+		ret = cb(&info, arg);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+void
+fdb_stats_get(struct fdb *fdb, struct fdb_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->entries = fdb->entries;
+	st->static_entries = fdb->static_entries;
+	st->max_entries = fdb->max_entries;
+	st->learned = fdb->learned;
+	st->moves = fdb->moves;
+	st->aged = fdb->aged;
+	st->learn_full = fdb->learn_full;
+	st->removed = fdb->removed;
+	for (i = 0; i <= RTE_MAX_LCORE; i++) {
+		const struct fdb_lcore_stats *l = &fdb->lstats[i];
+
+		st->lookups += __atomic_load_n(&l->lookups, __ATOMIC_RELAXED);
+		st->lookup_misses += __atomic_load_n(&l->lookup_misses, __ATOMIC_RELAXED);
+		st->learn_requests += __atomic_load_n(&l->learn_requests, __ATOMIC_RELAXED);
+		st->learn_drops += __atomic_load_n(&l->learn_drops, __ATOMIC_RELAXED);
+	}
+}
+
+/* ---------------------------------------------------------------------------
+ * Creation
+ */
+
+static struct rte_hash *
+hash_create(const char *name, uint32_t slots, int socket_id, struct rte_rcu_qsbr *qsbr)
+{
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = slots,
+		.key_len = sizeof(struct fdb_key),
+		.hash_func = NULL,                  /* CRC32 on x86 */
+		.hash_func_init_val = (uint32_t)rte_rand(), /* keys come from the wire */
+		.socket_id = socket_id,
+		/* EXT_TABLE: cuckoo collisions never make the table full
+		 * before it holds `slots` keys. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct rte_hash_rcu_config rc = {
+		.v = qsbr,
+		.mode = RTE_HASH_QSBR_MODE_DQ, /* never block the control thread */
+	};
+	struct rte_hash *h = rte_hash_create(&hp);
+
+	if (h == NULL || qsbr == NULL)
+		return h;
+	if (rte_hash_rcu_qsbr_add(h, &rc) != 0) {
+		rte_hash_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static int
+fdb_alloc_parts(struct fdb *fdb, const struct fdb_params *p, uint32_t ring_size)
+{
+	static uint32_t seq; /* unique memzone names */
+	uint32_t id = __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED);
+	uint32_t slots = fdb->max_entries + RTE_MAX(fdb->max_entries / 8, FDB_HEADROOM_MIN);
+	char name[RTE_HASH_NAMESIZE];
+
+	snprintf(name, sizeof(name), "fdb%u", id);
+	fdb->h = hash_create(name, slots, p->socket_id, p->qsbr);
+	if (fdb->h == NULL)
+		return -rte_errno;
+	fdb->nb_pos = (uint32_t)rte_hash_max_key_id(fdb->h);
+	fdb->ent = rte_zmalloc_socket("fdb_ent", sizeof(*fdb->ent) * fdb->nb_pos,
+				      RTE_CACHE_LINE_SIZE, p->socket_id);
+	fdb->lstats = rte_zmalloc_socket("fdb_stats", sizeof(*fdb->lstats) * (RTE_MAX_LCORE + 1),
+					 RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (fdb->ent == NULL || fdb->lstats == NULL)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "fdbl%u", id);
+	fdb->learn = rte_ring_create_elem(name, sizeof(struct fdb_req), ring_size, p->socket_id,
+					  RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (fdb->learn == NULL)
+		return -rte_errno;
+	return 0;
+}
+
+struct fdb *
+fdb_create(const struct fdb_params *p)
+{
+	uint32_t ring_size;
+	struct fdb *fdb;
+	int ret;
+
+	if (p == NULL || p->max_entries > RTE_HASH_ENTRIES_MAX / 2 || p->aging_s > INT32_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	fdb = rte_zmalloc_socket("fdb", sizeof(*fdb), RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (fdb == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	fdb->max_entries = p->max_entries ? p->max_entries : FDB_DEFAULT_ENTRIES;
+	fdb->aging_s = p->aging_s ? p->aging_s : FDB_DEFAULT_AGING_S;
+	fdb->qsbr = p->qsbr;
+	fdb->now_ms = p->now_ms ? p->now_ms : monotonic_ms;
+	fdb->clock_arg = p->clock_arg;
+	ring_size = p->learn_ring_size ? p->learn_ring_size : FDB_DEFAULT_LEARN_RING;
+
+	ret = fdb_alloc_parts(fdb, p, ring_size);
+	if (ret != 0) {
+		VUS_CTRL_LOG(ERR, "fdb: cannot create a table of %u entries: %s\n",
+			     fdb->max_entries, rte_strerror(-ret));
+		fdb_destroy(fdb);
+		rte_errno = -ret;
+		return NULL;
+	}
+	fdb->last_age_s = ms_to_s(fdb_now_ms(fdb));
+	for (uint32_t i = 0; i < fdb->nb_pos; i++)
+		fdb->ent[i].port = FDB_PORT_NONE;
+	return fdb;
+}
+
+void
+fdb_destroy(struct fdb *fdb)
+{
+	if (fdb == NULL)
+		return;
+	rte_ring_free(fdb->learn);
+	rte_hash_free(fdb->h); /* also frees its RCU defer queue */
+	rte_free(fdb->lstats);
+	rte_free(fdb->ent);
+	rte_free(fdb);
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef FWD_H
+#define FWD_H
+
+/**
+ * @file
+ * The forwarding runtime: worker lcores polling the RX queues of switch
+ * ports and handing each burst to a forwarding engine (io, mac, macswap,
+ * switch), testpmd-style: one file per engine, each a struct fwd_engine.
+ *
+ * Threads and handover:
+ *  - Each worker lcore runs fwd_lcore_main() for the life of the process.
+ *    Once per loop it loads its plan (which (port, queue) pairs it polls)
+ *    and the port table, both immutable and RCU-published, and it reports
+ *    a quiescent state to the shared rte_rcu_qsbr after every loop.
+ *  - The control thread changes plans and ports by publishing new ones and
+ *    waiting for a grace period; a queue moving between lcores is first
+ *    taken from its old owner (grace period), then given to the new one,
+ *    so no two lcores ever poll, or write the guest side of, the same queue.
+ *  - Each RX queue is polled by exactly one lcore. Each lcore has a TX
+ *    queue id of its own (its index) which drivers map to a private queue
+ *    (ethdev) or to the guest queue it owns, else to a lock-free handoff
+ *    ring drained by the owner (vhost-user).
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_lcore.h>
+
+#include "vus_port.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FWD_BURST 32
+#define FWD_MAX_PORTS 256
+#define FWD_MAX_POLLS 1024
+#define FWD_MAX_LCORES 64
+#define FWD_NO_LCORE UINT16_MAX
+
+struct fwd_runtime;
+struct fwd_lcore;
+
+/** Which RX queues an lcore polls (immutable once published). */
+struct fwd_plan {
+	uint16_t n;
+	struct {
+		struct vus_port *port;
+		uint16_t queue;
+	} polls[FWD_MAX_POLLS];
+};
+
+/** The ports (immutable once published); by_id[] has NULL holes. */
+struct fwd_ports {
+	uint16_t n;                    /**< ids in use: list[0..n) */
+	uint16_t list[FWD_MAX_PORTS];
+	struct vus_port *by_id[FWD_MAX_PORTS];
+};
+
+/** Counters of one lcore (written by it alone). */
+struct fwd_lcore_stats {
+	uint64_t rx_packets;
+	uint64_t tx_packets;
+	uint64_t tx_dropped;   /**< refused by the output port */
+	uint64_t fwd_dropped;  /**< dropped by the engine (no destination, filtered) */
+	uint64_t flooded;      /**< packets sent to more than one port */
+	uint64_t busy_loops;   /**< loops that moved at least one packet */
+	uint64_t loops;
+};
+
+/** A worker lcore of the runtime. */
+struct fwd_lcore {
+	struct fwd_runtime *rt;
+	unsigned int lcore_id;
+	uint16_t txq;          /**< this lcore's TX queue id on every port */
+	_Atomic(const struct fwd_plan *) plan;
+	struct fwd_lcore_stats stats;
+	void *engine_data;     /**< per-lcore state of the engine */
+} __rte_cache_aligned;
+
+/** A forwarding engine. */
+struct fwd_engine {
+	const char *name;
+	/** Handle a burst received on (in, queue); send, drop or keep each mbuf. */
+	void (*burst)(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_port *in,
+		      struct rte_mbuf **pkts, uint16_t n);
+};
+
+extern const struct fwd_engine fwd_io_engine;
+extern const struct fwd_engine fwd_mac_engine;
+extern const struct fwd_engine fwd_macswap_engine;
+
+/** Find an engine by name; NULL if none. */
+const struct fwd_engine *fwd_engine_find(const char *name);
+
+/** Names of the engines, space separated. */
+const char *fwd_engine_names(void);
+
+/**
+ * Send @p n packets to @p out on this lcore's TX queue; what the port does
+ * not take is freed and counted. Engines use this for every output.
+ */
+void fwd_send(struct fwd_lcore *lc, struct vus_port *out, struct rte_mbuf **pkts, uint16_t n);
+
+/** The io/mac peer of port @p id: id ^ 1 if it exists, else id itself. */
+struct vus_port *fwd_peer(const struct fwd_ports *ports, uint16_t id);
+
+/** Runtime parameters. */
+struct fwd_params {
+	struct rte_rcu_qsbr *qsbr;  /**< lcores report quiescent states here */
+	struct rte_mempool *mp;     /**< mbufs for ports that need a pool on RX */
+	const struct fwd_engine *engine;
+	void *engine_ctx;           /**< shared engine state (e.g. the switch) */
+};
+
+/**
+ * Create the runtime over every EAL worker lcore (at most FWD_MAX_LCORES).
+ * Lcores are not launched until fwd_launch().
+ */
+struct fwd_runtime *fwd_create(const struct fwd_params *params);
+
+/** Number of forwarding lcores (worker lcores). */
+unsigned int fwd_nb_lcores(const struct fwd_runtime *rt);
+
+/** The lcore of index @p i (0..fwd_nb_lcores()-1). */
+struct fwd_lcore *fwd_lcore_get(struct fwd_runtime *rt, unsigned int i);
+
+/** Launch fwd_lcore_main on every worker lcore. */
+int fwd_launch(struct fwd_runtime *rt);
+
+/** Make the lcores return and wait for them; then free the runtime. */
+void fwd_destroy(struct fwd_runtime *rt);
+
+/** Start (true) or stop (false) forwarding; lcores keep reporting quiescence. */
+void fwd_set_running(struct fwd_runtime *rt, bool running);
+bool fwd_is_running(const struct fwd_runtime *rt);
+
+/** Change the engine. Only while stopped. @return 0 or -EBUSY. */
+int fwd_set_engine(struct fwd_runtime *rt, const struct fwd_engine *engine);
+const struct fwd_engine *fwd_get_engine(const struct fwd_runtime *rt);
+void *fwd_engine_ctx(const struct fwd_runtime *rt);
+
+/**
+ * Add a port (control thread). Its RX queues are spread over the lcores.
+ * @return its switch port id, or -errno.
+ */
+int fwd_port_add(struct fwd_runtime *rt, struct vus_port *port);
+
+/**
+ * Remove a port (control thread): no lcore polls or sends to it when this
+ * returns, so the caller may destroy it. @return the port, NULL if none.
+ */
+struct vus_port *fwd_port_del(struct fwd_runtime *rt, uint16_t id);
+
+/** The current port table (control thread, or an lcore within a loop). */
+const struct fwd_ports *fwd_ports_get(const struct fwd_runtime *rt);
+
+/**
+ * Pin RX queue @p queue of port @p id to lcore index @p lcore_idx
+ * (FWD_NO_LCORE: automatic again). Applied at once, without stopping the
+ * other queues. @return 0 or -errno.
+ */
+int fwd_queue_pin(struct fwd_runtime *rt, uint16_t id, uint16_t queue, uint16_t lcore_idx);
+
+/** The lcore index polling RX queue @p queue of port @p id, or FWD_NO_LCORE. */
+uint16_t fwd_queue_owner(const struct fwd_runtime *rt, uint16_t id, uint16_t queue);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FWD_H */
