@@ -140,6 +140,18 @@ add_ports(struct vus_app *app)
 	return 0;
 }
 
+static int
+print_fdb_entry(const struct fdb_entry_info *e, void *arg)
+{
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	(void)arg;
+	rte_ether_format_addr(mac, sizeof(mac), &e->mac);
+	printf("fdb: vlan %u %s port %u %s age %us\n", e->vlan, mac, e->port,
+	       e->is_static ? "static" : "learned", e->age_s);
+	return 0;
+}
+
 static void
 print_stats(struct vus_app *app)
 {
@@ -156,6 +168,7 @@ print_stats(struct vus_app *app)
 		       p->id, p->name, st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets,
 		       st.tx_bytes, st.tx_dropped);
 	}
+	fdb_iterate(fwd_switch_fdb(app->sw), print_fdb_entry, NULL);
 	fwd_switch_stats_get(app->sw, &ss);
 	printf("switch: unicast %" PRIu64 " flooded %" PRIu64 " drop-vlan %" PRIu64
 	       " drop-same-port %" PRIu64 "\n", ss.unicast, ss.flooded, ss.drop_vlan,

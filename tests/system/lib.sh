@@ -18,8 +18,9 @@
 #                                  sets VUS_PID[NAME], VUS_LOG[NAME]; NAME is watched: if it dies
 #                                  while wait_for_log polls, the test fails (see unwatch_bg)
 #   start_vuswitch NAME ARGS...    start_bg of $VUS_BIN with the standard EAL args
-#                                  (-l 0 --no-pci --file-prefix $VUS_PREFIX-NAME --no-huge -m 64
-#                                  --log-level=vus.*:debug) followed by `-- ARGS...`
+#                                  (-l ${VUS_LCORES:-0} --no-pci --file-prefix $VUS_PREFIX-NAME
+#                                  --no-huge -m ${VUS_MEM_MB:-64} --log-level=vus.*:debug
+#                                  $VUS_EAL_EXTRA) followed by `-- ARGS...`
 #   is_alive NAME                  true if the process is running (not a zombie)
 #   unwatch_bg NAME                stop failing the test if NAME exits
 #   kill_bg NAME [SIG]             send SIG (default KILL) and reap; status in VUS_STATUS[NAME]
@@ -279,8 +280,10 @@ setup_hugepages() {
 start_vuswitch() {
     local name=$1; shift
     [ -x "$VUS_BIN" ] || fail "vuswitch binary not found: $VUS_BIN"
+    # VUS_EAL_EXTRA: more EAL arguments (word-split), e.g. --vdev net_af_packet0,iface=X
+    # shellcheck disable=SC2086
     start_bg "$name" "$VUS_BIN" -l "${VUS_LCORES:-0}" --no-pci --file-prefix "$VUS_PREFIX-$name" \
-        --no-huge -m "${VUS_MEM_MB:-64}" '--log-level=vus.*:debug' -- "$@"
+        --no-huge -m "${VUS_MEM_MB:-64}" '--log-level=vus.*:debug' ${VUS_EAL_EXTRA:-} -- "$@"
 }
 
 # --- setup and cleanup -----------------------------------------------------------------------
