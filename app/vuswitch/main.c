@@ -177,6 +177,29 @@ print_stats(struct vus_app *app)
 }
 
 static int
+apply_vlans(struct vus_app *app)
+{
+	const struct fwd_ports *ports = fwd_ports_get(app->rt);
+
+	for (unsigned int i = 0; i < app->opts.nvlans; i++) {
+		const struct vus_vlan_opt *v = &app->opts.vlans[i];
+		int ret;
+
+		if (ports == NULL || v->port >= FWD_MAX_PORTS || ports->by_id[v->port] == NULL) {
+			fprintf(stderr, "--vlan: no port %u\n", v->port);
+			return -1;
+		}
+		ret = v->trunk ? fwd_switch_set_trunk(app->sw, v->port, v->allowed, v->vlan)
+			       : fwd_switch_set_access(app->sw, v->port, v->vlan);
+		if (ret != 0)
+			return ret;
+		VUS_CTRL_LOG(INFO, "port %u: %s VLAN %u\n", v->port, v->trunk ? "trunk, native" : "access",
+			     v->vlan);
+	}
+	return 0;
+}
+
+static int
 setup(struct vus_app *app)
 {
 	struct fdb_params fp;
@@ -203,7 +226,9 @@ setup(struct vus_app *app)
 	}
 	if (fwd_nb_lcores(app->rt) == 0)
 		VUS_CTRL_LOG(INFO, "no worker lcore: control plane only, no forwarding\n");
-	return add_ports(app);
+	if (add_ports(app) != 0)
+		return -1;
+	return apply_vlans(app);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "fwd.h"
+#include "fwd_switch.h"
 #include "options.h"
 
 void
@@ -23,7 +24,10 @@ vus_options_usage(const char *prog)
 		"        io, mac, macswap: ports 0<->1, 2<->3, ... as testpmd. Known: %s\n"
 		"  --rxq N\n"
 		"        RX queues (RSS) per ethdev port (default 1)\n"
-		"  Every ethdev probed by EAL (-a PCI, --vdev net_af_packet0,iface=...) is a port.\n",
+		"  --vlan PORT:access:VLAN | PORT:trunk:LIST[:native:VLAN]\n"
+		"        port VLAN mode (default access VLAN 1); LIST like 10,20,30-40\n"
+		"  Every ethdev probed by EAL (-a PCI, --vdev net_af_packet0,iface=...) is a port,\n"
+		"  numbered after the vhost-user ports.\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS,
 		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR, fwd_engine_names());
 }
@@ -77,6 +81,58 @@ parse_vhost(struct vus_options *o, const char *arg)
 	return ret;
 }
 
+/* PORT:access:VLAN or PORT:trunk:LIST[:native:VLAN] */
+static int
+parse_vlan(struct vus_options *o, const char *arg)
+{
+	struct vus_vlan_opt *v = &o->vlans[o->nvlans];
+	char buf[256], *mode, *val, *nat, *end;
+	unsigned long port, n;
+
+	if (o->nvlans == VUS_MAX_CLI_PORTS || strlen(arg) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", arg);
+	memset(v, 0, sizeof(*v));
+	mode = strchr(buf, ':');
+	if (mode == NULL)
+		goto bad;
+	*mode++ = '\0';
+	val = strchr(mode, ':');
+	if (val == NULL)
+		goto bad;
+	*val++ = '\0';
+	port = strtoul(buf, &end, 10);
+	if (*end != '\0' || end == buf || port >= 256)
+		goto bad;
+	v->port = (uint16_t)port;
+	if (strcmp(mode, "access") == 0) {
+		n = strtoul(val, &end, 10);
+		if (*end != '\0' || n < 1 || n > 4094)
+			goto bad;
+		v->vlan = (uint16_t)n;
+	} else if (strcmp(mode, "trunk") == 0) {
+		v->trunk = true;
+		nat = strstr(val, ":native:");
+		if (nat != NULL) {
+			*nat = '\0';
+			n = strtoul(nat + 8, &end, 10);
+			if (*end != '\0' || n < 1 || n > 4094)
+				goto bad;
+			v->vlan = (uint16_t)n;
+		}
+		if (fwd_vlan_list_parse(val, v->allowed) != 0)
+			goto bad;
+	} else {
+		goto bad;
+	}
+	o->nvlans++;
+	return 0;
+bad:
+	fprintf(stderr, "--vlan: expected PORT:access:VLAN or PORT:trunk:LIST[:native:VLAN] "
+		"(VLANs 1..4094), got '%s'\n", arg);
+	return -1;
+}
+
 static void
 set_defaults(struct vus_options *o)
 {
@@ -98,6 +154,7 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		{ "vhost-user", required_argument, NULL, 'v' },
 		{ "fwd", required_argument, NULL, 'f' },
 		{ "rxq", required_argument, NULL, 'r' },
+		{ "vlan", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,6 +189,10 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 			o->ethdev_rxq = (uint16_t)q;
 			break;
 		}
+		case 'V':
+			if (parse_vlan(o, optarg) != 0)
+				return -1;
+			break;
 		case 'h':
 		default:
 			vus_options_usage(argv[0]);

@@ -159,6 +159,35 @@ fwd_switch_set_trunk(struct fwd_switch *sw, uint16_t port, const uint64_t allowe
 	return vlan_update(sw, port, &pv);
 }
 
+int
+fwd_vlan_list_parse(const char *s, uint64_t allowed[64])
+{
+	memset(allowed, 0, 64 * sizeof(uint64_t));
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	while (*s != '\0') {
+		char *end;
+		unsigned long lo = strtoul(s, &end, 10), hi = lo;
+
+		if (end == s || lo < 1 || lo > 4094)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			hi = strtoul(s + 1, &end, 10);
+			if (end == s + 1 || hi < lo || hi > 4094)
+				return -EINVAL;
+			s = end;
+		}
+		for (unsigned long v = lo; v <= hi; v++)
+			allowed[v >> 6] |= 1ULL << (v & 63);
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -EINVAL;
+	}
+	return 0;
+}
+
 void
 fwd_switch_get_vlan(const struct fwd_switch *sw, uint16_t port, struct fwd_port_vlan *out)
 {

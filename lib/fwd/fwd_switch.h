@@ -69,6 +69,12 @@ int fwd_switch_set_access(struct fwd_switch *sw, uint16_t port, uint16_t vlan);
 int fwd_switch_set_trunk(struct fwd_switch *sw, uint16_t port, const uint64_t allowed[64],
 			 uint16_t native);
 
+/**
+ * Parse a VLAN list such as "10,20,30-40" into a 4096-bit map (cleared
+ * first). VLANs must be 1..4094. @return 0, or -EINVAL (nothing usable).
+ */
+int fwd_vlan_list_parse(const char *s, uint64_t allowed[64]);
+
 /** Read a port's VLAN configuration. */
 void fwd_switch_get_vlan(const struct fwd_switch *sw, uint16_t port, struct fwd_port_vlan *out);
 
