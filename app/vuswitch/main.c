@@ -30,6 +30,7 @@
 #include "port_ethdev.h"
 #include "port_vhost.h"
 #include "vhost_ctrl.h"
+#include "virtq.h"
 #include "vus_log.h"
 
 /* Forwarding table maintenance (learning, aging) period. */
@@ -153,6 +154,31 @@ print_fdb_entry(const struct fdb_entry_info *e, void *arg)
 }
 
 static void
+print_ring(const char *dir, uint16_t q, const struct virtq_stats *vs)
+{
+	printf("  queue %u %s: packets %" PRIu64 " bytes %" PRIu64, q, dir, vs->packets, vs->bytes);
+	for (unsigned int r = 0; r < VIRTQ_DROP_MAX; r++)
+		if (vs->drops[r] != 0)
+			printf(" %s %" PRIu64, virtq_drop_name(r), vs->drops[r]);
+	printf("\n");
+}
+
+/* Per-queue counters: which queues carried traffic, and why drops happened. */
+static void
+print_vhost_queues(struct vus_port *p)
+{
+	for (uint16_t q = 0; q < p->nb_queues; q++) {
+		const struct virtq_stats *rx = port_vhost_ring_stats(p, q, true);
+		const struct virtq_stats *tx = port_vhost_ring_stats(p, q, false);
+
+		if (rx->packets == 0 && tx->packets == 0)
+			continue;
+		print_ring("rx", q, rx);
+		print_ring("tx", q, tx);
+	}
+}
+
+static void
 print_stats(struct vus_app *app)
 {
 	const struct fwd_ports *ports = fwd_ports_get(app->rt);
@@ -167,6 +193,8 @@ print_stats(struct vus_app *app)
 		       " tx-packets %" PRIu64 " tx-bytes %" PRIu64 " tx-dropped %" PRIu64 "\n",
 		       p->id, p->name, st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets,
 		       st.tx_bytes, st.tx_dropped);
+		if (strcmp(p->ops->kind, "vhost-user") == 0)
+			print_vhost_queues(p);
 	}
 	fdb_iterate(fwd_switch_fdb(app->sw), print_fdb_entry, NULL);
 	fwd_switch_stats_get(app->sw, &ss);
