@@ -157,7 +157,7 @@ struct virtq {
 	 * of queue 0; the lcore sends the frame into the switch as if the
 	 * guest had sent it, then clears it.
 	 */
-	_Atomic uint64_t rarp;
+	VIRTQ_ATOMIC(uint64_t) rarp;
 	struct virtq_stats stats;
 };
 

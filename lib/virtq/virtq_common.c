@@ -102,7 +102,7 @@ vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, ui
 		 bool packed)
 {
 	uint64_t got = len;
-	const struct vq_desc *table;
+	const uint8_t *table;
 	uint32_t n = len / sizeof(struct vq_desc), i = 0, steps = 0;
 
 	if (unlikely(len == 0 || len % sizeof(struct vq_desc) != 0))
@@ -116,16 +116,22 @@ vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, ui
 		struct vq_desc d;
 		int ret;
 
+		/* The guest picks the table's address, aligned or not: each
+		 * entry is copied once by bytes; the barrier keeps the compiler
+		 * from reading guest memory again instead of the copy. */
 		if (packed) {
 			/* Packed entries are laid out addr, len, id, flags. */
-			const volatile struct vq_pdesc *p = (const volatile struct vq_pdesc *)&table[i];
+			struct vq_pdesc p;
 
-			d.addr = p->addr;
-			d.len = p->len;
-			d.flags = p->flags;
+			memcpy(&p, table + (size_t)i * sizeof(p), sizeof(p));
+			rte_compiler_barrier();
+			d.addr = p.addr;
+			d.len = p.len;
+			d.flags = p.flags;
 			d.next = 0;
 		} else {
-			vq_desc_read(&d, &table[i]);
+			memcpy(&d, table + (size_t)i * sizeof(d), sizeof(d));
+			rte_compiler_barrier();
 		}
 		if (unlikely(d.flags & VRING_DESC_F_INDIRECT))
 			return VQ_ERR(VIRTQ_DROP_BAD_DESC);

@@ -159,6 +159,41 @@ suppress_kicks(const struct virtq_conf *c)
 		ev->flags = VRING_EVENT_F_DISABLE;
 }
 
+/* tx_one_desc() and rx_one_desc() result: nothing available at the position. */
+#define RX_NONE (-2)
+
+/*
+ * Fast path: the chain at @p at is one plain descriptor. Takes it (frame in
+ * @p m, or a drop result) and returns it used; VQ_SLOW when the general walk
+ * must decide, RX_NONE when nothing is available.
+ */
+static __rte_always_inline int
+tx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
+	    struct packed_pos at, struct rte_mbuf *m)
+{
+	struct vq_pdesc *ring = c->ring.packed_ring.desc;
+	const volatile struct vq_pdesc *g = &ring[at.idx];
+	uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
+	uint16_t id;
+	int ret;
+
+	if (!desc_avail(flags, at.wrap))
+		return RX_NONE;
+	if (unlikely(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)))
+		return VQ_SLOW;
+	id = g->id;
+	if (unlikely(id >= c->num))
+		return VQ_SLOW; /* the walk breaks the ring */
+	ret = vq_tx_simple(c, g->addr, g->len, m);
+	if (ret == VQ_SLOW)
+		return VQ_SLOW;
+	pos_advance(&at, 1, c->num);
+	vq->pos.last_avail_idx = at.idx;
+	vq->pos.avail_wrap = at.wrap;
+	put_used(c, vq, ub, id, 0, 1);
+	return ret;
+}
+
 uint16_t
 vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
 		  struct rte_mbuf **pkts, uint16_t n)
@@ -176,8 +211,21 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 	for (uint16_t i = 0; i < n; i++) {
 		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
 		struct rte_mbuf *m = pkts[got];
-		int ret = walk(c, ring, at, &b);
+		int ret = tx_one_desc(vq, c, &ub, at, m);
 
+		if (likely(ret != VQ_SLOW)) {
+			if (ret == RX_NONE)
+				break;
+			if (unlikely(ret != VQ_OK)) {
+				vq_drop(vq, VQ_REASON(ret));
+				vq_mbuf_recycle(m);
+				continue;
+			}
+			vq->stats.bytes += m->pkt_len;
+			got++;
+			continue;
+		}
+		ret = walk(c, ring, at, &b);
 		if (ret == 0)
 			break;
 		if (ret == WALK_BROKEN) {
@@ -243,7 +291,8 @@ take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos a
 		ch[nch].ndesc = one.ndesc;
 		nch++;
 		pos_advance(&at, one.ndesc, c->num);
-		if (ret < 0 || one.rlen != 0 || one.wlen == 0 ||
+		/* Writable only, not empty, at most 2^32 - 1 bytes (SEC-4). */
+		if (ret < 0 || one.rlen != 0 || one.wlen == 0 || one.wlen > UINT32_MAX ||
 		    b->nseg + one.nseg > VIRTQ_MAX_SEGS) {
 			vq_drop(vq, ret < 0 ? VQ_REASON(-ret) : VIRTQ_DROP_BAD_DESC);
 			return -(int)nch - 1;
@@ -255,6 +304,36 @@ take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos a
 		cap = b->wlen;
 	}
 	return nch;
+}
+
+/* Fast path: one plain writable descriptor that holds the whole frame:
+ * VQ_OK (delivered and used), VQ_SLOW, or RX_NONE. */
+static __rte_always_inline int
+rx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
+	    struct packed_pos at, const struct rte_mbuf *m)
+{
+	struct vq_pdesc *ring = c->ring.packed_ring.desc;
+	const volatile struct vq_pdesc *g = &ring[at.idx];
+	uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
+	uint32_t wrote;
+	uint16_t id;
+
+	if (!desc_avail(flags, at.wrap))
+		return RX_NONE;
+	if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
+	    VRING_DESC_F_WRITE)
+		return VQ_SLOW;
+	id = g->id;
+	if (unlikely(id >= c->num))
+		return VQ_SLOW;
+	wrote = vq_rx_simple(c, g->addr, g->len, m);
+	if (wrote == 0)
+		return VQ_SLOW;
+	pos_advance(&at, 1, c->num);
+	vq->pos.last_avail_idx = at.idx;
+	vq->pos.avail_wrap = at.wrap;
+	put_used(c, vq, ub, id, wrote, 1);
+	return VQ_OK;
 }
 
 uint16_t
@@ -271,9 +350,17 @@ vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf 
 	for (i = 0; i < n; i++) {
 		const struct rte_mbuf *m = pkts[i];
 		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
-		int k = take_rx_chains(vq, c, at, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
-		int nput = k > 0 ? k : -k - 1;
+		int k = rx_one_desc(vq, c, &ub, at, m), nput;
 
+		if (likely(k != VQ_SLOW)) {
+			if (k == RX_NONE)
+				break;
+			delivered++;
+			vq->stats.bytes += m->pkt_len;
+			continue;
+		}
+		k = take_rx_chains(vq, c, at, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
+		nput = k > 0 ? k : -k - 1;
 		if (k == 0)
 			break;
 		if (k == -1) {

@@ -184,8 +184,12 @@ int vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr
 static inline void
 vq_log_used(const struct virtq_conf *c, uint64_t offset, uint64_t len)
 {
-	if (unlikely(c->log_base != NULL) && c->log_used)
-		vq_log_write(c, c->log_used_gpa + offset, len);
+	uint64_t gpa = c->log_used_gpa + offset;
+
+	/* The log address is the front-end's: one near 2^64 must not wrap
+	 * around to page 0 (LOG-4: skipped instead). */
+	if (unlikely(c->log_base != NULL) && c->log_used && gpa >= offset && gpa + len > gpa)
+		vq_log_write(c, gpa, len);
 }
 
 /* Notify the guest (eventfd write); counted. */

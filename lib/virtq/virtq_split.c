@@ -197,14 +197,16 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	return got;
 }
 
-/* An RX chain: device-writable only (VNET-6), with room for something. */
+/* An RX chain: device-writable only (VNET-6), with room for something, and
+ * at most 2^32 - 1 bytes like any chain (virtio 1.2 §2.7.5.2, SEC-4). */
 static int
 walk_rx(const struct virtq_conf *c, const struct split_ring *r, uint16_t head, struct vq_buf *b)
 {
 	uint64_t before = b->wlen;
 	int ret = walk(c, r, head, b);
 
-	if (ret == VQ_OK && unlikely(b->rlen != 0 || b->wlen == before))
+	if (ret == VQ_OK &&
+	    unlikely(b->rlen != 0 || b->wlen == before || b->wlen - before > UINT32_MAX))
 		ret = VQ_ERR(VIRTQ_DROP_BAD_DESC);
 	return ret;
 }
