@@ -2,10 +2,13 @@
 /*
  * vuswitch: EAL start-up, ports, threads. See doc/design.md.
  *
- * Threads: the main lcore waits for a signal; the control thread (a DPDK
- * control thread, off the data cores) runs the event loop that serves the
- * vhost-user sockets and the forwarding table's maintenance; the worker
- * lcores forward (lib/fwd) and report quiescent states to `qsbr`.
+ * Threads: the main lcore runs the fronts (the command file, then the
+ * interactive CLI or the --stats-period lines) until `quit`, the end of
+ * its input or a signal; DPDK's telemetry threads serve /vuswitch/...
+ * commands; the control thread (a DPDK control thread, off the data cores)
+ * runs the event loop that serves the vhost-user sockets, the forwarding
+ * table's maintenance and every operation the fronts ask for (vus_ops.h);
+ * the worker lcores forward (lib/fwd) and report quiescent states to `qsbr`.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,24 +17,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "cli.h"
 #include "evloop.h"
 #include "fwd.h"
 #include "fwd_switch.h"
 #include "options.h"
 #include "port_ethdev.h"
 #include "port_vhost.h"
+#include "telemetry.h"
 #include "vhost_ctrl.h"
 #include "virtq.h"
 #include "vus_log.h"
+#include "vus_ops.h"
 
 /* Forwarding table maintenance (learning, aging) period. */
 #define FDB_PERIOD_MS 10
@@ -47,13 +55,14 @@ struct vus_app {
 };
 
 static struct vus_app g_app;
+/* Set by SIGINT/SIGTERM; the main lcore notices it within 200 ms. */
+static volatile sig_atomic_t g_stop;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	if (g_app.ctrl != NULL)
-		vhost_ctrl_stop(g_app.ctrl);
+	g_stop = 1;
 }
 
 static void
@@ -110,31 +119,22 @@ mempool_create(const struct vus_options *o)
 static int
 add_ports(struct vus_app *app)
 {
+	char err[VUS_ERR_LEN];
 	uint16_t eth;
-	int ret;
 
+	/* Through the operations layer, so the fronts know every port. */
 	for (unsigned int i = 0; i < app->opts.nvhost; i++) {
-		struct vus_port *p;
+		const struct vhost_port_params *vp = &app->opts.vhost[i];
 
-		ret = vhost_ctrl_port_add(app->ctrl, &app->opts.vhost[i]);
-		if (ret < 0) {
-			fprintf(stderr, "cannot add vhost-user port %s: %s\n",
-				app->opts.vhost[i].path, strerror(-ret));
-			return ret;
-		}
-		p = port_vhost_create(app->ctrl, (unsigned int)ret, 0);
-		if (p == NULL || fwd_port_add(app->rt, p) < 0) {
-			vus_port_destroy(p);
-			return -ENOMEM;
+		if (vus_ops_port_add_vhost(vp->path, vp->client, vp->queue_pairs, err) < 0) {
+			fprintf(stderr, "cannot add vhost-user port %s: %s\n", vp->path, err);
+			return -1;
 		}
 	}
 	/* Every probed ethdev is a switch port, as in testpmd. */
 	RTE_ETH_FOREACH_DEV(eth) {
-		uint16_t ntx = (uint16_t)(fwd_nb_lcores(app->rt) ? fwd_nb_lcores(app->rt) : 1);
-		struct vus_port *p = port_ethdev_create(eth, 0, app->opts.ethdev_rxq, ntx, app->mp);
-
-		if (p == NULL || fwd_port_add(app->rt, p) < 0) {
-			vus_port_destroy(p);
+		if (vus_ops_port_attach_ethdev(eth, err) < 0) {
+			fprintf(stderr, "%s\n", err);
 			return -EIO;
 		}
 	}
@@ -163,6 +163,17 @@ print_ring(const char *dir, uint16_t q, const struct virtq_stats *vs)
 	printf("\n");
 }
 
+static bool
+ring_active(const struct virtq_stats *vs)
+{
+	if (vs->packets != 0)
+		return true;
+	for (unsigned int r = 0; r < VIRTQ_DROP_MAX; r++)
+		if (vs->drops[r] != 0)
+			return true;
+	return false;
+}
+
 /* Per-queue counters: which queues carried traffic, and why drops happened. */
 static void
 print_vhost_queues(struct vus_port *p)
@@ -171,7 +182,7 @@ print_vhost_queues(struct vus_port *p)
 		const struct virtq_stats *rx = port_vhost_ring_stats(p, q, true);
 		const struct virtq_stats *tx = port_vhost_ring_stats(p, q, false);
 
-		if (rx->packets == 0 && tx->packets == 0)
+		if (!ring_active(rx) && !ring_active(tx))
 			continue;
 		print_ring("rx", q, rx);
 		print_ring("tx", q, tx);
@@ -232,6 +243,7 @@ setup(struct vus_app *app)
 {
 	struct fdb_params fp;
 	struct fwd_params rp = { 0 };
+	struct vus_ops_params ops;
 
 	app->qsbr = qsbr_create();
 	app->mp = mempool_create(&app->opts);
@@ -254,9 +266,69 @@ setup(struct vus_app *app)
 	}
 	if (fwd_nb_lcores(app->rt) == 0)
 		VUS_CTRL_LOG(INFO, "no worker lcore: control plane only, no forwarding\n");
+	ops.ctrl = app->ctrl;
+	ops.rt = app->rt;
+	ops.sw = app->sw;
+	ops.mp = app->mp;
+	ops.ethdev_rxq = app->opts.ethdev_rxq;
+	vus_ops_init(&ops);
 	if (add_ports(app) != 0)
 		return -1;
 	return apply_vlans(app);
+}
+
+/* No SA_RESTART: a blocking read in a front returns on the signal. */
+static void
+signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Without -i: wait for a signal, printing the stats line if asked to. */
+static void
+wait_stop(unsigned int period_s)
+{
+	unsigned int ticks = 0;
+
+	while (!g_stop) {
+		usleep(100 * 1000);
+		if (period_s != 0 && ++ticks == period_s * 10) {
+			cli_stats_line();
+			ticks = 0;
+		}
+	}
+}
+
+/*
+ * The main lcore's work once everything runs: the command file, then the
+ * prompt or the wait for a signal. Returns when vuswitch should stop.
+ */
+static void
+run_fronts(struct vus_app *app)
+{
+	const struct vus_options *o = &app->opts;
+	bool cli = o->interactive || o->cmdline_file != NULL;
+
+	if (vus_telemetry_register() != 0)
+		VUS_CTRL_LOG(WARNING, "some telemetry commands are not available\n");
+	if (cli && cli_init() != 0) {
+		fprintf(stderr, "cannot create the command line\n");
+		return;
+	}
+	if (o->cmdline_file != NULL)
+		cli_run_file(o->cmdline_file);
+	if (o->interactive && !cli_quit_requested())
+		cli_run(&g_stop);
+	else if (!cli_quit_requested())
+		wait_stop(o->stats_period);
+	if (cli)
+		cli_fini();
 }
 
 int
@@ -277,14 +349,16 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
+	/* Command output on stdout, logs on stderr: scripts can tell them apart. */
+	if (app->opts.interactive || app->opts.cmdline_file != NULL || app->opts.stats_period != 0)
+		rte_openlog_stream(stderr);
 	if (app->opts.defaults)
 		VUS_CTRL_LOG(INFO, "no --vhost-user given: default ports in %s\n", VUS_DEFAULT_DIR);
 	if (setup(app) != 0) {
 		rte_eal_cleanup();
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	signals_install();
 	fwd_launch(app->rt);
 	fwd_set_running(app->rt, true);
 	VUS_CTRL_LOG(INFO, "forwarding (%s) on %u lcore(s)\n", app->opts.fwd,
@@ -294,6 +368,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot start the control thread: %s\n", strerror(-ret));
 		return 1;
 	}
+	run_fronts(app);
+	/* No front reaches into the switch from here on. */
+	vus_ops_shutdown();
+	vhost_ctrl_stop(app->ctrl);
 	pthread_join(tid, NULL);
 	VUS_CTRL_LOG(INFO, "shutting down\n");
 	fwd_set_running(app->rt, false);
@@ -302,6 +380,7 @@ main(int argc, char **argv)
 	fwd_destroy(app->rt);
 	for (uint16_t i = 0; i < ports.n; i++)
 		vus_port_destroy(ports.by_id[ports.list[i]]);
+	vus_ops_fini();
 	vhost_ctrl_destroy(app->ctrl);
 	fwd_switch_destroy(app->sw);
 	rte_eal_cleanup();

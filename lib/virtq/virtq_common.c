@@ -92,8 +92,13 @@ uint16_t
 virtq_enqueue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *const *pkts,
 		    uint16_t n)
 {
-	if (unlikely(c == NULL || vq->broken || !c->enabled))
+	if (unlikely(c == NULL || vq->broken || !c->enabled)) {
+		/* The caller frees the frames: count them, or they vanish. */
+		if (c != NULL)
+			vq->stats.drops[vq->broken ? VIRTQ_DROP_RING_BROKEN : VIRTQ_DROP_DISABLED] +=
+				n;
 		return 0;
+	}
 	return c->packed ? vq_packed_enqueue(vq, c, pkts, n) : vq_split_enqueue(vq, c, pkts, n);
 }
 
@@ -114,6 +119,7 @@ vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, ui
 		return VQ_ERR(VIRTQ_DROP_BAD_ADDR);
 	for (;;) {
 		struct vq_desc d;
+		bool write;
 		int ret;
 
 		/* The guest picks the table's address, aligned or not: each
@@ -135,7 +141,13 @@ vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, ui
 		}
 		if (unlikely(d.flags & VRING_DESC_F_INDIRECT))
 			return VQ_ERR(VIRTQ_DROP_BAD_DESC);
-		ret = vq_buf_add(b, c->mem, d.addr, d.len, (d.flags & VRING_DESC_F_WRITE) != 0);
+		/* DPDK's virtio PMD presets every entry of its packed TX indirect
+		 * tables with WRITE and never clears it on entry 0, the net header
+		 * (DPDK's vhost ignores directions on TX). The device only reads a
+		 * guest TX ring, so there a packed indirect entry's WRITE flag is
+		 * ignored; RX stays strict (VNET-6). */
+		write = (d.flags & VRING_DESC_F_WRITE) != 0 && !(packed && c->tx);
+		ret = vq_buf_add(b, c->mem, d.addr, d.len, write);
 		if (unlikely(ret != VQ_OK))
 			return ret;
 		if (++steps == n) {
