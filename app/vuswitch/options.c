@@ -27,9 +27,16 @@ vus_options_usage(const char *prog)
 		"  --vlan PORT:access:VLAN | PORT:trunk:LIST[:native:VLAN]\n"
 		"        port VLAN mode (default access VLAN 1); LIST like 10,20,30-40\n"
 		"  Every ethdev probed by EAL (-a PCI, --vdev net_af_packet0,iface=...) is a port,\n"
-		"  numbered after the vhost-user ports.\n",
-		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS,
-		VUS_DEFAULT_PORTS, VUS_DEFAULT_DIR, fwd_engine_names());
+		"  numbered after the vhost-user ports.\n"
+		"  -i, --interactive\n"
+		"        the vuswitch> command prompt on stdin (doc/cli.md); from a pipe or a\n"
+		"        FIFO, commands are read line by line; end of input quits\n"
+		"  --cmdline-file FILE\n"
+		"        run the commands in FILE at start\n"
+		"  --stats-period S\n"
+		"        without -i: every S seconds, one line per port: rx/tx Mpps, drops\n",
+		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS, VUS_DEFAULT_PORTS,
+		VUS_DEFAULT_DIR, fwd_engine_names());
 }
 
 static int
@@ -133,6 +140,20 @@ bad:
 	return -1;
 }
 
+static int
+parse_period(struct vus_options *o, const char *arg)
+{
+	char *end;
+	unsigned long s = strtoul(arg, &end, 10);
+
+	if (*end != '\0' || end == arg || s == 0 || s > 3600) {
+		fprintf(stderr, "--stats-period: 1..3600 seconds expected, got '%s'\n", arg);
+		return -1;
+	}
+	o->stats_period = (unsigned int)s;
+	return 0;
+}
+
 static void
 set_defaults(struct vus_options *o)
 {
@@ -155,6 +176,9 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		{ "fwd", required_argument, NULL, 'f' },
 		{ "rxq", required_argument, NULL, 'r' },
 		{ "vlan", required_argument, NULL, 'V' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "cmdline-file", required_argument, NULL, 'c' },
+		{ "stats-period", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -164,7 +188,7 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 	snprintf(o->fwd, sizeof(o->fwd), "switch");
 	o->ethdev_rxq = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hi", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (parse_vhost(o, optarg) != 0)
@@ -191,6 +215,16 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		}
 		case 'V':
 			if (parse_vlan(o, optarg) != 0)
+				return -1;
+			break;
+		case 'i':
+			o->interactive = true;
+			break;
+		case 'c':
+			o->cmdline_file = optarg;
+			break;
+		case 's':
+			if (parse_period(o, optarg) != 0)
 				return -1;
 			break;
 		case 'h':

@@ -24,6 +24,9 @@ struct vus_options {
 		uint64_t allowed[64];
 	} vlans[VUS_MAX_CLI_PORTS];
 	unsigned int nvlans;
+	bool interactive;          /**< -i: the vuswitch> prompt on stdin */
+	unsigned int stats_period; /**< --stats-period: seconds between stats lines, 0: none */
+	const char *cmdline_file;  /**< --cmdline-file: commands to run at start */
 };
 
 /** Directory and ports of the built-in default. */

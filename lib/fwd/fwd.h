@@ -77,6 +77,12 @@ struct fwd_lcore {
 	unsigned int lcore_id;
 	uint16_t txq;          /**< this lcore's TX queue id on every port */
 	_Atomic(const struct fwd_plan *) plan;
+	/**
+	 * Bursts of generated frames still to send to every (port, queue) of the
+	 * plan before forwarding (start tx_first). Set by fwd_start_tx_first(),
+	 * counted down by the lcore.
+	 */
+	atomic_uint tx_first;
 	struct fwd_lcore_stats stats;
 	void *engine_data;     /**< per-lcore state of the engine */
 } __rte_cache_aligned;
@@ -87,11 +93,32 @@ struct fwd_engine {
 	/** Handle a burst received on (in, queue); send, drop or keep each mbuf. */
 	void (*burst)(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_port *in,
 		      struct rte_mbuf **pkts, uint16_t n);
+	/**
+	 * Optional: called once per loop for every (port, queue) the lcore
+	 * polls, before its RX, whether or not anything arrives (txonly sends
+	 * here).
+	 */
+	void (*poll)(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_port *port,
+		     uint16_t queue);
 };
 
 extern const struct fwd_engine fwd_io_engine;
 extern const struct fwd_engine fwd_mac_engine;
 extern const struct fwd_engine fwd_macswap_engine;
+extern const struct fwd_engine fwd_rxonly_engine;
+extern const struct fwd_engine fwd_txonly_engine;
+
+/** Length of the frames txonly and tx_first generate (testpmd's default). */
+#define FWD_TXONLY_LEN 64
+
+/**
+ * Build up to @p n txonly frames for port @p out: IPv4/UDP, FWD_TXONLY_LEN
+ * bytes, from the port's address to the mac engine's peer address
+ * 02:00:00:00:00:<peer id>. Lcores only (mbufs from the runtime's pool).
+ * @return number of mbufs written to @p pkts (fewer if the pool ran dry).
+ */
+uint16_t fwd_txonly_build(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_port *out,
+			  struct rte_mbuf **pkts, uint16_t n);
 
 /** Find an engine by name; NULL if none. */
 const struct fwd_engine *fwd_engine_find(const char *name);
@@ -138,6 +165,21 @@ void fwd_destroy(struct fwd_runtime *rt);
 void fwd_set_running(struct fwd_runtime *rt, bool running);
 bool fwd_is_running(const struct fwd_runtime *rt);
 
+/**
+ * Start forwarding after each lcore sent @p bursts bursts of FWD_BURST
+ * generated frames (fwd_txonly_build) to every (port, queue) it polls:
+ * testpmd's "start tx_first". The lcores send them, so a vhost-user guest
+ * RX ring is still written only by its owner. Control thread.
+ * @return 0, or -EBUSY if already running.
+ */
+int fwd_start_tx_first(struct fwd_runtime *rt, uint32_t bursts);
+
+/** tx_first bursts not sent yet, summed over lcores. Any thread. */
+uint32_t fwd_tx_first_pending(const struct fwd_runtime *rt);
+
+/** The pool mbufs are taken from (received and generated frames). */
+struct rte_mempool *fwd_mempool(const struct fwd_runtime *rt);
+
 /** Change the engine. Only while stopped. @return 0 or -EBUSY. */
 int fwd_set_engine(struct fwd_runtime *rt, const struct fwd_engine *engine);
 const struct fwd_engine *fwd_get_engine(const struct fwd_runtime *rt);
@@ -155,7 +197,11 @@ int fwd_port_add(struct fwd_runtime *rt, struct vus_port *port);
  */
 struct vus_port *fwd_port_del(struct fwd_runtime *rt, uint16_t id);
 
-/** The current port table (control thread, or an lcore within a loop). */
+/**
+ * The current port table (control thread, or an lcore within a loop). Like
+ * an lcore's plan (struct fwd_lcore.plan), it is freed by the control thread
+ * only, so the control thread may read both at any time.
+ */
 const struct fwd_ports *fwd_ports_get(const struct fwd_runtime *rt);
 
 /**

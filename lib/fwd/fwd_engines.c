@@ -6,10 +6,12 @@
 
 /* Every engine, in the order `--fwd` and `set fwd` list them. */
 static const struct fwd_engine *const engines[] = {
-	&fwd_switch_engine,
-	&fwd_io_engine,
-	&fwd_mac_engine,
-	&fwd_macswap_engine,
+	&fwd_switch_engine,  /* L2 learning switch with VLANs */
+	&fwd_io_engine,      /* to the peer port, unchanged */
+	&fwd_mac_engine,     /* to the peer, MAC addresses rewritten */
+	&fwd_macswap_engine, /* to the peer, MAC addresses swapped */
+	&fwd_rxonly_engine,  /* received and freed */
+	&fwd_txonly_engine,  /* generated frames out, received ones freed */
 };
 
 const struct fwd_engine *
@@ -24,5 +26,5 @@ fwd_engine_find(const char *name)
 const char *
 fwd_engine_names(void)
 {
-	return "switch io mac macswap";
+	return "switch io mac macswap rxonly txonly";
 }

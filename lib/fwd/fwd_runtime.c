@@ -31,6 +31,19 @@ struct fwd_runtime {
 	uint16_t pin[FWD_MAX_PORTS][MAX_QUEUES];
 };
 
+/* One tx_first round: a burst of generated frames to every queue of the plan. */
+static void
+tx_first_once(struct fwd_lcore *lc, const struct fwd_plan *plan, const struct fwd_ports *ports)
+{
+	for (uint16_t i = 0; plan != NULL && i < plan->n; i++) {
+		struct rte_mbuf *pkts[FWD_BURST];
+		struct vus_port *out = plan->polls[i].port;
+
+		fwd_send(lc, out, pkts, fwd_txonly_build(lc, ports, out, pkts, FWD_BURST));
+	}
+	atomic_fetch_sub_explicit(&lc->tx_first, 1, memory_order_release);
+}
+
 static void
 loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 {
@@ -39,14 +52,19 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 	struct fwd_runtime *rt = lc->rt;
 	bool busy = false;
 
+	ports = atomic_load_explicit(&rt->ports, memory_order_acquire);
+	if (unlikely(atomic_load_explicit(&lc->tx_first, memory_order_relaxed) != 0))
+		tx_first_once(lc, plan, ports);
 	if (plan == NULL)
 		return;
-	ports = atomic_load_explicit(&rt->ports, memory_order_acquire);
 	for (uint16_t i = 0; i < plan->n; i++) {
 		struct rte_mbuf *pkts[FWD_BURST];
 		struct vus_port *in = plan->polls[i].port;
-		uint16_t n = vus_port_rx(in, plan->polls[i].queue, rt->params.mp, pkts, FWD_BURST);
+		uint16_t n;
 
+		if (engine->poll != NULL)
+			engine->poll(lc, ports, in, plan->polls[i].queue);
+		n = vus_port_rx(in, plan->polls[i].queue, rt->params.mp, pkts, FWD_BURST);
 		if (n == 0)
 			continue;
 		busy = true;
@@ -66,7 +84,8 @@ fwd_lcore_main(void *arg)
 	rte_rcu_qsbr_thread_register(qs, lc->lcore_id);
 	rte_rcu_qsbr_thread_online(qs, lc->lcore_id);
 	while (!atomic_load_explicit(&rt->quit, memory_order_relaxed)) {
-		if (likely(atomic_load_explicit(&rt->running, memory_order_relaxed)))
+		/* Acquire: tx_first counters set before the start are seen. */
+		if (likely(atomic_load_explicit(&rt->running, memory_order_acquire)))
 			loop_once(lc, atomic_load_explicit(&rt->engine, memory_order_relaxed));
 		lc->stats.loops++;
 		rte_rcu_qsbr_quiescent(qs, lc->lcore_id);
@@ -157,14 +176,45 @@ fwd_set_running(struct fwd_runtime *rt, bool running)
 {
 	atomic_store(&rt->running, running);
 	/* After a stop, no lcore is inside a burst when this returns. */
-	if (!running)
-		rte_rcu_qsbr_synchronize(rt->params.qsbr, RTE_QSBR_THRID_INVALID);
+	if (running)
+		return;
+	rte_rcu_qsbr_synchronize(rt->params.qsbr, RTE_QSBR_THRID_INVALID);
+	/* tx_first bursts not sent by now are forgotten, as testpmd's. */
+	for (unsigned int l = 0; l < rt->nb_lcores; l++)
+		atomic_store(&rt->lcores[l].tx_first, 0);
 }
 
 bool
 fwd_is_running(const struct fwd_runtime *rt)
 {
 	return atomic_load(&rt->running);
+}
+
+int
+fwd_start_tx_first(struct fwd_runtime *rt, uint32_t bursts)
+{
+	if (fwd_is_running(rt))
+		return -EBUSY;
+	for (unsigned int l = 0; l < rt->nb_lcores; l++)
+		atomic_store_explicit(&rt->lcores[l].tx_first, bursts, memory_order_relaxed);
+	fwd_set_running(rt, true);
+	return 0;
+}
+
+uint32_t
+fwd_tx_first_pending(const struct fwd_runtime *rt)
+{
+	uint32_t n = 0;
+
+	for (unsigned int l = 0; l < rt->nb_lcores; l++)
+		n += atomic_load(&((struct fwd_runtime *)(uintptr_t)rt)->lcores[l].tx_first);
+	return n;
+}
+
+struct rte_mempool *
+fwd_mempool(const struct fwd_runtime *rt)
+{
+	return rt->params.mp;
 }
 
 int

@@ -185,6 +185,38 @@ fill_ring_info(const struct vhost_port *port, unsigned int i, struct vhost_ring_
 	ri->has_err = r->err_fd >= 0;
 	ri->base = vhost_ring_base(port, i);
 	ri->addr_flags = r->addr.flags;
+	ri->last_avail = r->vq.pos.last_avail_idx;
+	ri->last_used = r->vq.pos.last_used_idx;
+	ri->avail_wrap = r->vq.pos.avail_wrap;
+	ri->used_wrap = r->vq.pos.used_wrap;
+	ri->broken = r->vq.broken;
+	/* Confs are freed and memory unmapped by this thread only, so a
+	 * published conf's ring pointers are valid here. */
+	if (r->conf != NULL && !r->conf->packed) {
+		const volatile uint16_t *avail = r->conf->ring.split.avail;
+		const volatile uint16_t *used = r->conf->ring.split.used;
+
+		ri->idx_valid = true;
+		ri->avail_idx = avail[1];
+		ri->used_idx = used[1];
+	}
+}
+
+/* The step history (oldest first) and the first memory regions. */
+static void
+fill_history(const struct vhost_port *port, struct vhost_port_info *info)
+{
+	const struct guest_mem_table *mem = port->dev.mem;
+	unsigned int n = port->steps_n < VHOST_CTRL_STEPS ? port->steps_n : VHOST_CTRL_STEPS;
+
+	for (unsigned int k = 0; k < n; k++)
+		info->steps[k] = port->steps[(port->steps_n - n + k) % VHOST_CTRL_STEPS];
+	info->nsteps = n;
+	for (unsigned int k = 0; mem != NULL && k < mem->n && k < VHOST_INFO_MAX_REGIONS; k++) {
+		info->regions[k].gpa = mem->r[k].gpa;
+		info->regions[k].size = mem->r[k].size;
+		info->regions[k].uva = mem->r[k].uva;
+	}
 }
 
 static int
@@ -223,6 +255,7 @@ port_info(void *arg)
 	for (unsigned int i = 0; i < port->nrings; i++)
 		fill_ring_info(port, i, &info->rings[i]);
 	snprintf(info->last_error, sizeof(info->last_error), "%s", port->last_error);
+	fill_history(port, info);
 	return 0;
 }
 

@@ -65,7 +65,41 @@ struct vhost_ring_info {
 	bool has_kick, has_call, has_err; /**< an fd is held */
 	uint32_t base;          /**< what GET_VRING_BASE would answer now */
 	uint32_t addr_flags;    /**< SET_VRING_ADDR flags (VHOST_VRING_F_LOG) */
+	/** Device position (struct virtq_pos); may lag while an lcore owns it. */
+	uint16_t last_avail, last_used;
+	bool avail_wrap, used_wrap; /**< packed rings' wrap counters */
+	bool broken;                /**< the datapath stopped the ring (corruption) */
+	/**
+	 * Split rings while published: the driver's avail->idx and the
+	 * used->idx in guest memory. avail_idx - last_avail buffers are posted
+	 * and not yet taken: the first thing to look at when there is a link
+	 * but no traffic.
+	 */
+	bool idx_valid;
+	uint16_t avail_idx, used_idx;
 };
+
+/** Outcome of one vhost-user request, as the step history records it. */
+enum vhost_step_result {
+	VHOST_STEP_OK,      /**< handled (acked if asked) */
+	VHOST_STEP_FAILED,  /**< the handler refused a value: nack or logged */
+	VHOST_STEP_REFUSED, /**< size, fds, gate or not served: nack or ignored */
+	VHOST_STEP_DROPPED, /**< the connection was dropped over it */
+};
+
+/** One request of the step history. */
+struct vhost_step {
+	uint32_t request; /**< VHOST_USER_* code */
+	uint8_t result;   /**< enum vhost_step_result */
+	uint64_t at_ms;   /**< CLOCK_MONOTONIC time, ms */
+};
+
+/** Requests a port remembers, and guest memory regions a snapshot lists. */
+#define VHOST_CTRL_STEPS 16u
+#define VHOST_INFO_MAX_REGIONS 8u
+
+/** Name of a step result. */
+const char *vhost_step_result_str(enum vhost_step_result r);
 
 /** Snapshot of a port, for tests, the CLI and telemetry. */
 struct vhost_port_info {
@@ -87,10 +121,17 @@ struct vhost_port_info {
 	uint64_t log_size;
 	unsigned int nregions;
 	uint64_t mapped_bytes;         /**< guest memory mapped */
+	/** The first VHOST_INFO_MAX_REGIONS regions, by guest address. */
+	struct {
+		uint64_t gpa, size, uva;
+	} regions[VHOST_INFO_MAX_REGIONS];
 	unsigned int connections;      /**< front-ends accepted so far */
 	unsigned int nrings;           /**< 2 * queue_pairs */
 	struct vhost_ring_info rings[2 * VHOST_CTRL_MAX_QUEUE_PAIRS];
 	char last_error[160];          /**< last fault seen on this port */
+	/** The last requests received (across connections), oldest first. */
+	struct vhost_step steps[VHOST_CTRL_STEPS];
+	unsigned int nsteps;
 };
 
 /**

@@ -93,6 +93,9 @@ struct vhost_port {
 	uint64_t features_pinned; /* acked before: kept offered across reconnects */
 	unsigned int connections;
 	char last_error[160];
+	/* The last VHOST_CTRL_STEPS requests: a ring, steps_n counts them all. */
+	struct vhost_step steps[VHOST_CTRL_STEPS];
+	unsigned int steps_n;
 	struct vus_ratelimit log_rl; /* for lines a front-end can trigger in a loop */
 	int deferred_fds[VHOST_DEFERRED_FDS];
 	unsigned int ndeferred;
@@ -123,6 +126,7 @@ int vhost_send_reply(struct vhost_port *port, uint32_t request, const void *payl
 
 /* vhost_dispatch.c */
 void vhost_dispatch(struct vhost_port *port, struct vhost_msg *msg);
+void vhost_step_record(struct vhost_port *port, uint32_t request, enum vhost_step_result r);
 
 /* vhost_device.c */
 int vhost_dev_init(struct vhost_port *port);

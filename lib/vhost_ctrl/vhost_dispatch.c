@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhost_ctrl_priv.h"
@@ -82,8 +83,9 @@ send_own_reply(struct vhost_port *port, uint32_t req, const struct vhost_reply *
 		vhost_conn_drop(port, "reply could not be written");
 }
 
-void
-vhost_dispatch(struct vhost_port *port, struct vhost_msg *msg)
+/* Handle one request; the result goes to the step history. */
+static enum vhost_step_result
+dispatch(struct vhost_port *port, struct vhost_msg *msg)
 {
 	uint32_t req = msg->hdr.request;
 	const struct vhost_msg_info *info = vhost_msg_info(req);
@@ -98,34 +100,76 @@ vhost_dispatch(struct vhost_port *port, struct vhost_msg *msg)
 	if (fault != VHOST_MSG_OK) {
 		close_msg_fds(msg);
 		refuse(port, msg, info, true, vhost_msg_fault_str(fault));
-		return;
+		return VHOST_STEP_REFUSED;
 	}
 	fn = req < VHOST_USER_MAX ? handlers[req] : NULL;
 	if (fn == NULL) {
 		close_msg_fds(msg);
 		refuse(port, msg, info, false, "not served by a net back-end");
-		return;
+		return VHOST_STEP_REFUSED;
 	}
 	if (info->gate >= 0 && !vhost_dev_has_protocol(port, (unsigned int)info->gate)) {
 		close_msg_fds(msg);
 		snprintf(why, sizeof(why), "protocol feature %s not negotiated",
 			 vhost_protocol_feature_name((unsigned int)info->gate));
 		refuse(port, msg, info, false, why);
-		return;
+		return VHOST_STEP_REFUSED;
 	}
 	ret = fn(port, msg, &reply);
 	close_msg_fds(msg);
 	if (ret == DROP) {
 		vhost_conn_drop(port, port->last_error);
-		return;
+		return VHOST_STEP_DROPPED;
 	}
 	if (info->reply != VHOST_REPLY_ACK) {
 		if (ret == 0)
 			send_own_reply(port, req, &reply);
 		else
 			vhost_conn_drop(port, port->last_error);
-		return;
+		return ret == 0 ? VHOST_STEP_OK : VHOST_STEP_DROPPED;
 	}
 	if (vhost_msg_need_reply(msg))
 		send_ack(port, req, ret == 0 ? 0 : 1);
+	return ret == 0 ? VHOST_STEP_OK : VHOST_STEP_FAILED;
+}
+
+void
+vhost_step_record(struct vhost_port *port, uint32_t request, enum vhost_step_result r)
+{
+	struct vhost_step *st = &port->steps[port->steps_n % VHOST_CTRL_STEPS];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	st->request = request;
+	st->result = (uint8_t)r;
+	st->at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	port->steps_n++;
+}
+
+void
+vhost_dispatch(struct vhost_port *port, struct vhost_msg *msg)
+{
+	uint32_t req = msg->hdr.request;
+	enum vhost_step_result r = dispatch(port, msg);
+
+	/* A reply that could not be written drops the connection too. */
+	if (port->sock_fd < 0)
+		r = VHOST_STEP_DROPPED;
+	vhost_step_record(port, req, r);
+}
+
+const char *
+vhost_step_result_str(enum vhost_step_result r)
+{
+	switch (r) {
+	case VHOST_STEP_OK:
+		return "ok";
+	case VHOST_STEP_FAILED:
+		return "failed";
+	case VHOST_STEP_REFUSED:
+		return "refused";
+	case VHOST_STEP_DROPPED:
+		return "dropped";
+	}
+	return "?";
 }

@@ -155,7 +155,9 @@ vhost_handle_set_vring_kick(struct vhost_port *port, struct vhost_msg *msg,
 	return vhost_ring_blocked(port, r) ? -EFAULT : 0;
 }
 
-/* True for an eventfd, or a pipe/FIFO made non-blocking here. */
+/* True for an eventfd or a pipe/FIFO, made non-blocking here: a front-end
+ * can fill a pipe, or push an eventfd's counter to its maximum, and a
+ * blocking write would then stall the lcore. */
 static bool
 fd_never_blocks_writer(int fd)
 {
@@ -166,16 +168,17 @@ fd_never_blocks_writer(int fd)
 
 	if (fstat(fd, &st) != 0)
 		return false;
-	if (S_ISFIFO(st.st_mode)) {
-		fl = fcntl(fd, F_GETFL);
-		return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+	if (!S_ISFIFO(st.st_mode)) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			return false;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[eventfd]") != 0)
+			return false;
 	}
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return false;
-	target[n] = '\0';
-	return strcmp(target, "anon_inode:[eventfd]") == 0;
+	fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
 int
@@ -213,6 +216,12 @@ vhost_handle_set_vring_err(struct vhost_port *port, struct vhost_msg *msg,
 	if (r == NULL) {
 		if (fd >= 0)
 			close(fd);
+		return -EINVAL;
+	}
+	/* Written by the lcore that finds the ring broken: same rule as CALL. */
+	if (fd >= 0 && !fd_never_blocks_writer(fd)) {
+		vhost_port_fault(port, "SET_VRING_ERR: ring fd is neither an eventfd nor a pipe");
+		close(fd);
 		return -EINVAL;
 	}
 	/* The datapath signals it when the ring breaks: swap like CALL. */
