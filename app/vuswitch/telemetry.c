@@ -117,7 +117,7 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (int i = 0; i < n; i++) {
 		struct vus_port_summary s;
 		struct rte_tel_data *p;
-		char key[8];
+		char key[16];
 
 		if (vus_ops_port_get(ids[i], VUS_RATE_NONE, &s, NULL) != 0 ||
 		    (p = new_dict()) == NULL)
@@ -233,7 +233,7 @@ stats_queues(struct rte_tel_data *d, const struct vus_port_xstats *x)
 {
 	struct rte_tel_data *rx = new_dict(), *tx = new_dict();
 	bool vhost = x->kind == VUS_PORT_VHOST;
-	char key[8];
+	char key[16];
 
 	for (uint16_t q = 0; rx != NULL && tx != NULL && q < x->nb_queues; q++) {
 		if (!queue_listed(x, q))
@@ -364,7 +364,7 @@ static void
 vhost_rings(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 {
 	struct rte_tel_data *rings = new_dict();
-	char key[8];
+	char key[16];
 
 	for (unsigned int r = 0; rings != NULL && r < v->info.nrings; r++) {
 		const struct vhost_ring_info *ri = &v->info.rings[r];
@@ -382,7 +382,7 @@ static void
 vhost_memory(struct rte_tel_data *d, const struct vhost_port_info *vi)
 {
 	struct rte_tel_data *regs = new_dict();
-	char key[8];
+	char key[16];
 
 	rte_tel_data_add_dict_int(d, "nregions", (int)vi->nregions);
 	rte_tel_data_add_dict_u64(d, "mapped_bytes", vi->mapped_bytes);
@@ -405,7 +405,7 @@ static void
 vhost_steps(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 {
 	struct rte_tel_data *steps = new_dict();
-	char key[8];
+	char key[16];
 
 	for (unsigned int k = 0; steps != NULL && k < v->info.nsteps; k++) {
 		const struct vhost_step *st = &v->info.steps[k];
@@ -528,7 +528,7 @@ static int
 tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct vus_fwd_info *fi = fwd_info(d);
-	char key[8];
+	char key[16];
 
 	if (fi == NULL)
 		return 0;
