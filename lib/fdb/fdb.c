@@ -623,7 +623,8 @@ hash_create(const char *name, uint32_t slots, int socket_id, struct rte_rcu_qsbr
 		.socket_id = socket_id,
 		/* EXT_TABLE: cuckoo collisions never make the table full
 		 * before it holds `slots` keys. */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct rte_hash_rcu_config rc = {
 		.v = qsbr,

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/guest_mem on memfds: mapping, translation, overlap, overflow, short
+ * files and non-memory fds (MEM-2, MEM-3, MEM-4, MEM-8, SEC-2, SEC-9, SEC-11).
+ */
+#include <gtest/gtest.h>
+
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "guest_mem.h"
+
+namespace {
+
+int memfd_seq;
+
+struct Memfd {
+	int fd = -1;
+	std::string name;
+
+	explicit Memfd(uint64_t size)
+	{
+		name = "vus-gm-" + std::to_string(getpid()) + "-" + std::to_string(memfd_seq++);
+		fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+		EXPECT_GE(fd, 0);
+		EXPECT_EQ(ftruncate(fd, (off_t)size), 0);
+	}
+	~Memfd() { close(fd); }
+	int maps() const
+	{
+		std::ifstream in("/proc/self/maps");
+		std::string line;
+		int n = 0;
+
+		while (std::getline(in, line))
+			if (line.find("/memfd:" + name + " (deleted)") != std::string::npos)
+				n++;
+		return n;
+	}
+};
+
+int
+map(struct guest_mem_region *r, const Memfd &m, uint64_t gpa, uint64_t size, uint64_t uva,
+    uint64_t off, std::string *why = nullptr)
+{
+	char err[160] = "";
+	int ret = guest_mem_region_map(r, m.fd, gpa, size, uva, off, err, sizeof(err));
+
+	if (why != nullptr)
+		*why = err;
+	return ret;
+}
+
+} // namespace
+
+TEST(GuestMem, MEM_2_MapsSharedWithOffset)
+{
+	Memfd m(3 * 4096);
+	struct guest_mem_region r;
+
+	ASSERT_EQ(map(&r, m, 0x1000, 4096, 0x7f0000001000, 8192), 0);
+	EXPECT_EQ(r.host, (uint8_t *)r.map_addr + 8192);
+	EXPECT_EQ(r.map_len, 3u * 4096);
+	EXPECT_EQ(m.maps(), 1);
+	/* Shared with the file: a write through the mapping is in the file. */
+	r.host[5] = 0xab;
+	uint8_t b = 0;
+
+	ASSERT_EQ(pread(m.fd, &b, 1, 8192 + 5), 1);
+	EXPECT_EQ(b, 0xab);
+	guest_mem_region_unmap(&r);
+	EXPECT_EQ(r.host, nullptr);
+	EXPECT_EQ(m.maps(), 0);
+}
+
+TEST(GuestMem, MEM_2_SEC_11_NeverExecAndDontDump)
+{
+	Memfd m(4096);
+	struct guest_mem_region r;
+
+	ASSERT_EQ(map(&r, m, 0, 4096, 0, 0), 0);
+	std::ifstream in("/proc/self/smaps");
+	std::string line;
+	bool found = false, in_entry = false;
+
+	while (std::getline(in, line)) {
+		if (line.find("/memfd:" + m.name + " ") != std::string::npos) {
+			in_entry = true;
+			EXPECT_NE(line.find(" rw-s "), std::string::npos) << line;
+			continue;
+		}
+		if (in_entry && line.rfind("VmFlags:", 0) == 0) {
+			EXPECT_NE(line.find(" dd"), std::string::npos) << line;
+			EXPECT_EQ(line.find(" ex"), std::string::npos) << line;
+			found = true;
+			in_entry = false;
+		}
+	}
+	EXPECT_TRUE(found);
+	guest_mem_region_unmap(&r);
+}
+
+TEST(GuestMem, MEM_2_LengthRoundedToBlockWhenFileAllows)
+{
+	Memfd big(8192), exact(100);
+	struct guest_mem_region r;
+
+	ASSERT_EQ(map(&r, big, 0, 100, 0, 0), 0);
+	EXPECT_EQ(r.map_len, 4096u);
+	guest_mem_region_unmap(&r);
+	/* The file is shorter than a block: map only what exists. */
+	ASSERT_EQ(map(&r, exact, 0, 100, 0, 0), 0);
+	EXPECT_EQ(r.map_len, 100u);
+	guest_mem_region_unmap(&r);
+}
+
+TEST(GuestMem, MEM_8_RejectsBadRegions)
+{
+	Memfd m(8192);
+	struct guest_mem_region r;
+	std::string why;
+
+	EXPECT_EQ(map(&r, m, 0, 0, 0, 0, &why), -EINVAL);
+	EXPECT_NE(why.find("size is 0"), std::string::npos) << why;
+	EXPECT_EQ(map(&r, m, ~0ULL - 100, 4096, 0, 0, &why), -EINVAL);
+	EXPECT_NE(why.find("overflows"), std::string::npos) << why;
+	EXPECT_EQ(map(&r, m, 0, 4096, ~0ULL - 100, 0, &why), -EINVAL);
+	EXPECT_NE(why.find("overflows"), std::string::npos) << why;
+	EXPECT_EQ(map(&r, m, 0, 4096, 0, ~0ULL - 100, &why), -EINVAL);
+	EXPECT_NE(why.find("overflows"), std::string::npos) << why;
+	/* Short file: touching past its end would raise SIGBUS. */
+	EXPECT_EQ(map(&r, m, 0, 8193, 0, 0, &why), -EINVAL);
+	EXPECT_NE(why.find("8193"), std::string::npos) << why;
+	EXPECT_EQ(map(&r, m, 0, 4096, 0, 4097, &why), -EINVAL);
+	EXPECT_EQ(m.maps(), 0) << "a refused region stays unmapped";
+}
+
+TEST(GuestMem, SEC_9_RejectsNonMemoryFds)
+{
+	struct guest_mem_region r;
+	char err[160];
+	int efd = eventfd(0, EFD_CLOEXEC), p[2];
+
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(pipe(p), 0);
+	EXPECT_EQ(guest_mem_region_map(&r, efd, 0, 4096, 0, 0, err, sizeof(err)), -EINVAL);
+	EXPECT_NE(strstr(err, "not a memory file"), nullptr) << err;
+	EXPECT_EQ(guest_mem_region_map(&r, p[0], 0, 4096, 0, 0, err, sizeof(err)), -EINVAL);
+	EXPECT_EQ(guest_mem_region_map(&r, -1, 0, 4096, 0, 0, err, sizeof(err)), -EBADF);
+	/* err may be NULL. */
+	EXPECT_EQ(guest_mem_region_map(&r, efd, 0, 4096, 0, 0, nullptr, 0), -EINVAL);
+	close(efd);
+	close(p[0]);
+	close(p[1]);
+}
+
+class Table : public ::testing::Test {
+protected:
+	Memfd m{ 16 * 4096 };
+	struct guest_mem_region regs[4];
+	unsigned n = 0;
+
+	void add(uint64_t gpa, uint64_t size, uint64_t uva, uint64_t off)
+	{
+		ASSERT_EQ(map(&regs[n], m, gpa, size, uva, off), 0);
+		n++;
+	}
+	void TearDown() override
+	{
+		for (unsigned i = 0; i < n; i++)
+			guest_mem_region_unmap(&regs[i]);
+	}
+};
+
+TEST_F(Table, MEM_3_TranslatesGpaAndUvaSeparately)
+{
+	/* Given out of order; uva order differs from gpa order. */
+	add(0x100000, 0x2000, 0x7f0000000000, 0x4000);
+	add(0x0, 0x4000, 0x7f0000100000, 0x0);
+	add(0x200000, 0x1000, 0x500000, 0x8000);
+	char err[160];
+	struct guest_mem_table *t = guest_mem_table_build(regs, n, err, sizeof(err));
+
+	ASSERT_NE(t, nullptr) << err;
+	EXPECT_EQ(t->n, 3u);
+	EXPECT_EQ(t->r[0].gpa, 0u);
+	EXPECT_EQ(t->by_uva[0]->uva, 0x500000u);
+	EXPECT_EQ(t->mapped_bytes, regs[0].map_len + regs[1].map_len + regs[2].map_len);
+
+	uint64_t len = 0x100;
+	uint8_t *p = (uint8_t *)guest_mem_gpa_to_hva(t, 0x100010, &len);
+
+	EXPECT_EQ(p, regs[0].host + 0x10);
+	EXPECT_EQ(len, 0x100u);
+	len = 0x100;
+	EXPECT_EQ(guest_mem_uva_to_hva(t, 0x7f0000000010, &len), (void *)(regs[0].host + 0x10));
+	/* A gpa is not a uva: the same number does not translate both ways. */
+	len = 1;
+	EXPECT_EQ(guest_mem_uva_to_hva(t, 0x100010, &len), nullptr);
+	len = 1;
+	EXPECT_EQ(guest_mem_gpa_to_hva(t, 0x7f0000000010, &len), nullptr);
+	/* Holes between regions. */
+	len = 1;
+	EXPECT_EQ(guest_mem_gpa_to_hva(t, 0x4000, &len), nullptr);
+	len = 1;
+	EXPECT_EQ(guest_mem_gpa_to_hva(t, 0x201000, &len), nullptr);
+	len = 1;
+	EXPECT_EQ(guest_mem_uva_to_hva(t, 0x501000, &len), nullptr);
+	guest_mem_table_free(t, false, nullptr);
+}
+
+TEST_F(Table, MEM_4_SEC_2_LengthClippedAtRegionEnd)
+{
+	add(0x0, 0x1000, 0x10000, 0x0);
+	add(0x1000, 0x1000, 0x11000, 0x1000); /* gpa- and uva-contiguous */
+	char err[160];
+	struct guest_mem_table *t = guest_mem_table_build(regs, n, err, sizeof(err));
+
+	ASSERT_NE(t, nullptr) << err;
+	uint64_t len = 0x100;
+	void *p = guest_mem_gpa_to_hva(t, 0xf80, &len);
+
+	EXPECT_EQ(p, (void *)(regs[0].host + 0xf80));
+	EXPECT_EQ(len, 0x80u) << "a buffer crossing regions is translated piecewise";
+	len = 0x80;
+	EXPECT_EQ(guest_mem_gpa_to_hva(t, 0x1000, &len), (void *)regs[1].host);
+	/* Whole-range lookups (ring parts) must fit in one region. */
+	EXPECT_EQ(guest_mem_uva_range(t, 0x10f80, 0x100), nullptr);
+	EXPECT_EQ(guest_mem_uva_range(t, 0x10f00, 0x100), (void *)(regs[0].host + 0xf00));
+	EXPECT_EQ(guest_mem_uva_range(t, 0x11000, 0x1000), (void *)regs[1].host);
+	EXPECT_EQ(guest_mem_uva_range(t, 0x11001, 0x1000), nullptr);
+	EXPECT_EQ(guest_mem_uva_range(t, 0x10000, 0), nullptr);
+	EXPECT_EQ(guest_mem_uva_range(t, ~0ULL - 4, 0x10), nullptr) << "wrapping range";
+	len = ~0ULL;
+	EXPECT_NE(guest_mem_gpa_to_hva(t, 0x10, &len), nullptr);
+	EXPECT_EQ(len, 0x1000u - 0x10);
+	guest_mem_table_free(t, false, nullptr);
+}
+
+TEST_F(Table, MEM_8_OverlapsRejected)
+{
+	char err[160];
+
+	add(0x0, 0x2000, 0x10000, 0x0);
+	add(0x1000, 0x1000, 0x20000, 0x2000); /* gpa overlaps */
+	EXPECT_EQ(guest_mem_table_build(regs, n, err, sizeof(err)), nullptr);
+	EXPECT_NE(strstr(err, "overlap in guest memory"), nullptr) << err;
+	guest_mem_region_unmap(&regs[1]);
+	n = 1;
+	add(0x4000, 0x1000, 0x11000, 0x2000); /* uva overlaps */
+	EXPECT_EQ(guest_mem_table_build(regs, n, err, sizeof(err)), nullptr);
+	EXPECT_NE(strstr(err, "overlap in front-end memory"), nullptr) << err;
+	guest_mem_region_unmap(&regs[1]);
+	n = 1;
+	add(0x2000, 0x1000, 0x12000, 0x2000); /* adjacent: fine */
+	struct guest_mem_table *t = guest_mem_table_build(regs, n, err, sizeof(err));
+
+	EXPECT_NE(t, nullptr) << err;
+	guest_mem_table_free(t, false, nullptr);
+}
+
+TEST_F(Table, MEM_9_FreeUnmapsOnlyWhatTheNewTableDropped)
+{
+	char err[160];
+
+	add(0x0, 0x1000, 0x10000, 0x0);
+	add(0x1000, 0x1000, 0x11000, 0x1000);
+	struct guest_mem_table *old = guest_mem_table_build(regs, 2, err, sizeof(err));
+	struct guest_mem_table *keep = guest_mem_table_build(regs, 1, err, sizeof(err));
+
+	ASSERT_NE(old, nullptr);
+	ASSERT_NE(keep, nullptr);
+	EXPECT_TRUE(guest_mem_table_has_mapping(keep, regs[0].map_addr));
+	EXPECT_FALSE(guest_mem_table_has_mapping(keep, regs[1].map_addr));
+	EXPECT_FALSE(guest_mem_table_has_mapping(nullptr, regs[0].map_addr));
+	EXPECT_EQ(m.maps(), 2);
+	guest_mem_table_free(old, true, keep);
+	EXPECT_EQ(m.maps(), 1) << "region 1 unmapped, region 0 kept for the new table";
+	guest_mem_table_free(keep, true, nullptr);
+	EXPECT_EQ(m.maps(), 0);
+	n = 0; /* all unmapped */
+}
+
+TEST(GuestMem, MEM_1_EmptyTable)
+{
+	char err[160];
+	struct guest_mem_region none[1] = {};
+	struct guest_mem_table *t = guest_mem_table_build(none, 0, err, sizeof(err));
+
+	ASSERT_NE(t, nullptr);
+	uint64_t len = 1;
+
+	EXPECT_EQ(guest_mem_gpa_to_hva(t, 0, &len), nullptr);
+	EXPECT_EQ(guest_mem_uva_range(t, 0, 1), nullptr);
+	guest_mem_table_free(t, true, nullptr);
+	guest_mem_table_free(nullptr, true, nullptr);
+}
