@@ -580,6 +580,7 @@ attach_ethdev(uint16_t eth, const char *devargs, char *err)
 		return ops_fail(err, id, "ethdev %u: cannot start it (see the log)", eth);
 	}
 	registry_add(p, id, VUS_PORT_ETHDEV, NULL);
+	VUS_CTRL_LOG(INFO, "port %d: ethdev %s added\n", id, p->name);
 	g_ops.ports[id].eth_port = eth;
 	g_ops.ports[id].eth_txq = ntx;
 	snprintf(g_ops.ports[id].devargs, sizeof(g_ops.ports[id].devargs), "%s", devargs);

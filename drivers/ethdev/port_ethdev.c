@@ -123,8 +123,9 @@ port_ethdev_create(uint16_t eth_port, uint16_t switch_id, uint16_t nb_rxq, uint1
 	if (rte_eth_dev_get_name_by_port(eth_port, name) != 0)
 		snprintf(name, sizeof(name), "eth%u", eth_port);
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	VUS_CTRL_LOG(INFO, "port %u: ethdev %s, %u rx queue(s), %u tx queue(s)\n", switch_id, name,
-		     p->nb_queues, nb_txq);
+	/* The switch port id is given when the port joins the switch. */
+	VUS_CTRL_LOG(INFO, "ethdev %s: %u rx queue(s), %u tx queue(s)\n", name, p->nb_queues,
+		     nb_txq);
 	return p;
 fail:
 	free(pe);

@@ -36,6 +36,8 @@ struct guest_mem_region {
 	uint8_t *host;      /**< host address of gpa */
 	void *map_addr;     /**< start of the mmap (for munmap) */
 	size_t map_len;     /**< length of the mmap */
+	uint32_t dups;      /**< further ADD_MEM_REG of the same region: control-thread
+			     *   bookkeeping, the one field changed in a live table */
 };
 
 /** An immutable, sorted set of regions. */

@@ -94,11 +94,30 @@ int
 vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 			 struct vhost_reply *reply)
 {
-	const struct guest_mem_table *cur = port->dev.mem;
+	struct guest_mem_table *cur = port->dev.mem;
+	const struct vhost_msg_region *in = &msg->payload.reg.region;
 	unsigned int n = cur != NULL ? cur->n : 0;
 	struct guest_mem_region *regs;
 	int ret;
 
+	/*
+	 * QEMU sends ADD_MEM_REG once per queue pair (each of its vhost devices
+	 * keeps its own view of what it sent), so the same region arrives again
+	 * with every further pair: count it instead of mapping it twice. Only
+	 * the control thread reads the count, so the live table is updated in
+	 * place.
+	 */
+	for (unsigned int i = 0; i < n; i++) {
+		struct guest_mem_region *r = &cur->r[i];
+
+		if (r->gpa == in->guest_phys_addr && r->size == in->memory_size &&
+		    r->uva == in->userspace_addr && r->mmap_offset == in->mmap_offset) {
+			r->dups++;
+			PORT_LOG(port, DEBUG, "ADD_MEM_REG: region gpa 0x%" PRIx64
+				 " already mapped, now added %u times", r->gpa, r->dups + 1);
+			return 0;
+		}
+	}
 	if (n >= VHOST_CTRL_MAX_MEM_SLOTS) {
 		vhost_port_fault(port, "ADD_MEM_REG: all %u memory slots in use",
 				 VHOST_CTRL_MAX_MEM_SLOTS);
@@ -121,7 +140,7 @@ vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 			 struct vhost_reply *reply)
 {
 	const struct vhost_msg_region *want = &msg->payload.reg.region;
-	const struct guest_mem_table *cur = port->dev.mem;
+	struct guest_mem_table *cur = port->dev.mem;
 	struct guest_mem_region *regs;
 	unsigned int n = 0;
 	bool found = false;
@@ -130,6 +149,16 @@ vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 	if (cur == NULL || cur->n == 0) {
 		vhost_port_fault(port, "REM_MEM_REG: no memory table");
 		return -ENOENT;
+	}
+	/* A region added more than once goes away with its last removal. */
+	for (unsigned int i = 0; i < cur->n; i++) {
+		struct guest_mem_region *r = &cur->r[i];
+
+		if (r->gpa == want->guest_phys_addr && r->uva == want->userspace_addr &&
+		    r->size == want->memory_size && r->dups > 0) {
+			r->dups--;
+			return 0;
+		}
 	}
 	regs = calloc(cur->n, sizeof(*regs));
 	if (regs == NULL)
