@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest TX (virtq_dequeue_burst) on split and packed rings: descriptor
+ * layouts, the net header, length checks, per-chain errors and disabled
+ * rings (DP-4, DP-14, DP-15, VNET-2, VNET-3, VNET-5, RING-10).
+ */
+#include "dp_harness.h"
+
+using namespace dp;
+
+namespace {
+
+class Tx : public RingTest {};
+
+/* Every used element of a TX ring has len 0 and names a posted chain. */
+void
+expect_returned(Ring &r, const std::vector<uint16_t> &ids)
+{
+	std::vector<Used> u = r.drain_used();
+
+	ASSERT_EQ(u.size(), ids.size());
+	for (size_t i = 0; i < u.size(); i++) {
+		EXPECT_EQ(u[i].id, ids[i]) << "used element " << i;
+		EXPECT_EQ(u[i].len, 0u) << "TX buffers are returned with len 0";
+		if (r.packed()) {
+			EXPECT_FALSE(u[i].flags & F_WRITE) << "nothing was written";
+		}
+	}
+}
+
+TEST_P(Tx, DP4_VNET2_LayoutsForwardIdentically)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 256);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint8_t> p = pattern(200, 1);
+	const std::vector<std::vector<uint32_t>> layouts = {
+		{ 12, 200 },                    /* header alone + data */
+		{},                             /* header and data in one descriptor */
+		frags_of(212, 3),               /* 3-byte fragments (71 descriptors) */
+		{ 5, 7, 200 },                  /* header split 5 + 7 (VNET-2) */
+		frags_of(12, 1),                /* header 1 byte at a time, data last */
+		{ 20, 100, 92 },                /* header + part of the data together */
+	};
+
+	for (size_t i = 0; i < layouts.size(); i++) {
+		std::vector<uint32_t> f = layouts[i];
+
+		if (i == 4)
+			f.push_back(200);
+		uint16_t id = post_tx(*r, p, f);
+		auto out = be.tx();
+
+		ASSERT_EQ(out.size(), 1u) << "layout " << i;
+		EXPECT_EQ(out[0], p) << "layout " << i << ": frame differs (header not stripped?)";
+		expect_returned(*r, { id });
+	}
+	EXPECT_EQ(be.drops_total(), 0u);
+	EXPECT_EQ(be.vq.stats.packets, layouts.size());
+	EXPECT_EQ(be.vq.stats.bytes, 200 * layouts.size());
+}
+
+TEST_P(Tx, DP4_WritableBeforeReadableRejected)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint8_t> bytes = net_hdr(12), p = pattern(100, 2);
+
+	bytes.insert(bytes.end(), p.begin(), p.end());
+	std::vector<Desc> chain = g.rx_buffers({ 64 });
+	std::vector<Desc> data = g.tx_layout(bytes, {});
+	chain.insert(chain.end(), data.begin(), data.end());
+	uint16_t bad = r->post(chain);
+	uint16_t good = post_tx(*r, p);
+
+	auto out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], p);
+	expect_returned(*r, { bad, good });
+	EXPECT_EQ(be.drop(VIRTQ_DROP_BAD_DESC), 1u);
+	/* The writable buffer was not written either. */
+	EXPECT_EQ(g.read(chain[0].addr, 64), std::vector<uint8_t>(64, 0xAA));
+}
+
+TEST_P(Tx, VNET3_OffloadHeaderWithoutFeatureDropped)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint8_t> p = pattern(100, 3);
+	std::vector<uint16_t> ids;
+
+	/* NEEDS_CSUM with csum_start/offset past the end of the frame. */
+	std::vector<uint8_t> h1 = net_hdr(12, 1, 0);
+	h1[6] = 0xf0; /* csum_start 0xf0 */
+	h1[8] = 0x40; /* csum_offset 0x40 */
+	h1.insert(h1.end(), p.begin(), p.end());
+	ids.push_back(r->post(g.tx_layout(h1, {})));
+	/* TCPv4 GSO (gso_type 1, gso_size 1448) without HOST_TSO4. */
+	std::vector<uint8_t> h2 = net_hdr(12, 0, 1);
+	h2[4] = 0xa8;
+	h2[5] = 0x05;
+	h2.insert(h2.end(), p.begin(), p.end());
+	ids.push_back(r->post(g.tx_layout(h2, { 3, 9, 112 })));
+	/* Fields a device must ignore: num_buffers, DATA_VALID (2) and an
+	 * unknown flag bit, hdr_len, csum fields without NEEDS_CSUM. */
+	std::vector<uint8_t> h3 = net_hdr(12, 0x02 | 0x80, 0);
+	h3[2] = 0xff;
+	h3[3] = 0xff;
+	h3[6] = 0xff;
+	h3[10] = 0x34;
+	h3[11] = 0x12;
+	h3.insert(h3.end(), p.begin(), p.end());
+	ids.push_back(r->post(g.tx_layout(h3, {})));
+
+	auto out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], p);
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_BAD_HDR), 2u);
+}
+
+TEST_P(Tx, VNET5_LengthChecks)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	/* An 11-byte chain (shorter than the header). */
+	ids.push_back(r->post(g.tx_layout(pattern(11, 4), {})));
+	/* A 70,000-byte chain. */
+	ids.push_back(post_tx(*r, pattern(70000 - 12, 5), { 12, 40000, 29988 }));
+	/* Header + 13 bytes: below the 14-byte Ethernet header. */
+	ids.push_back(post_tx(*r, pattern(13, 6)));
+	auto out = be.tx();
+	EXPECT_TRUE(out.empty()) << "nothing may be forwarded";
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_SHORT_HDR), 1u);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_BIG), 1u);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_SHORT), 1u);
+
+	/* The limits themselves pass: 14 bytes and max_frame bytes. */
+	std::vector<uint8_t> small = pattern(14, 7), big = pattern(65535, 8);
+	ids = { post_tx(*r, small), post_tx(*r, big, { 12, 30000, 35535 }) };
+	out = be.tx();
+	ASSERT_EQ(out.size(), 2u);
+	EXPECT_EQ(out[0], small);
+	EXPECT_EQ(out[1], big);
+	expect_returned(*r, ids);
+
+	/* A lower max_frame (MTU negotiated) is honoured: 1514 + 4 passes, 1519 not. */
+	be.conf.max_frame = 1518;
+	be.publish();
+	std::vector<uint8_t> ok = pattern(1518, 9);
+	ids = { post_tx(*r, pattern(1519, 10)), post_tx(*r, ok) };
+	out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], ok);
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_BIG), 2u);
+}
+
+TEST_P(Tx, DP14_ChainOver256DescriptorsDroppedNextForwarded)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 512);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint8_t> p19 = pattern(1500, 11), next = pattern(60, 12);
+
+	/* A Linux-like 19-descriptor chain is fine. */
+	uint16_t a = post_tx(*r, p19, frags_of(1512, 80));
+	/* 300 descriptors of 1 byte: over the 256-segment cap. */
+	uint16_t b = post_tx(*r, pattern(288, 13), frags_of(300, 1));
+	uint16_t c = post_tx(*r, next);
+	auto out = be.tx();
+	ASSERT_EQ(out.size(), 2u);
+	EXPECT_EQ(out[0], p19);
+	EXPECT_EQ(out[1], next);
+	expect_returned(*r, { a, b, c });
+	EXPECT_EQ(be.drop(VIRTQ_DROP_CHAIN_TOO_LONG), 1u);
+	EXPECT_FALSE(be.vq.broken);
+}
+
+TEST_P(Tx, DP15_OneBadChainAmong100)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 256);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<std::vector<uint8_t>> sent;
+	std::vector<uint16_t> ids;
+
+	for (int i = 0; i < 100; i++) {
+		std::vector<uint8_t> p = pattern(64 + i, 100 + i);
+
+		if (i == 37) {
+			/* Payload in the GPA hole between R1 and R2. */
+			std::vector<Desc> d = g.tx_layout(net_hdr(12), {});
+			Desc hole;
+			hole.addr = 10 * MiB;
+			hole.len = (uint32_t)p.size();
+			d.push_back(hole);
+			ids.push_back(r->post(d));
+			continue;
+		}
+		ids.push_back(post_tx(*r, p, i % 2 ? std::vector<uint32_t>{ 12, 30 } : std::vector<uint32_t>{}));
+		sent.push_back(p);
+	}
+	std::vector<std::vector<uint8_t>> got;
+	for (int k = 0; k < 10 && got.size() < sent.size(); k++) {
+		auto out = be.tx(32);
+		got.insert(got.end(), out.begin(), out.end());
+	}
+	EXPECT_EQ(got, sent) << "99 frames forwarded in order";
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_BAD_ADDR), 1u);
+	EXPECT_EQ(be.drops_total(), 1u);
+	EXPECT_FALSE(be.vq.broken);
+	EXPECT_EQ(be.errs(), 0u) << "a per-chain error does not signal the error fd";
+}
+
+TEST_P(Tx, RING10_DisabledRingConsumesTxWithoutForwarding)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	be.conf.enabled = false;
+	be.publish();
+	for (int i = 0; i < 3; i++)
+		ids.push_back(post_tx(*r, pattern(100, 20 + i)));
+	auto out = be.tx();
+	EXPECT_TRUE(out.empty());
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_DISABLED), 3u);
+	EXPECT_EQ(be.vq.stats.packets, 0u);
+
+	/* Enabled again: traffic flows. */
+	be.conf.enabled = true;
+	be.publish();
+	std::vector<uint8_t> p = pattern(100, 30);
+	ids = { post_tx(*r, p) };
+	out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], p);
+	expect_returned(*r, ids);
+}
+
+TEST_P(Tx, RING10_DisabledRingLeavesRxBuffersAlone)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, false, bit(VIRTQ_F_VERSION_1));
+	std::vector<Desc> buf = g.rx_buffers({ 2048 });
+
+	be.conf.enabled = false;
+	be.publish();
+	r->post(buf);
+	EXPECT_EQ(be.rx({ pattern(100, 31) }), 0u);
+	EXPECT_TRUE(r->drain_used().empty());
+	EXPECT_EQ(g.read(buf[0].addr, 2048), std::vector<uint8_t>(2048, 0xAA));
+	EXPECT_EQ(be.calls(), 0u);
+}
+
+TEST_P(Tx, NoMbufLeavesChainsForLater)
+{
+	Guest g;
+	auto r = make_ring(g, packed(), 64);
+	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint8_t> p = pattern(3000, 40);
+	std::vector<struct rte_mbuf *> hold;
+
+	/* Empty the pool: nothing is consumed, the chain waits. */
+	for (;;) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool());
+		if (m == nullptr)
+			break;
+		hold.push_back(m);
+	}
+	uint16_t id = post_tx(*r, p);
+	EXPECT_TRUE(be.tx().empty());
+	EXPECT_TRUE(r->drain_used().empty()) << "a chain without an mbuf is not consumed";
+	EXPECT_GE(be.drop(VIRTQ_DROP_NO_MBUF), 1u);
+	for (auto *m : hold)
+		rte_pktmbuf_free(m);
+	auto out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], p);
+	expect_returned(*r, { id });
+}
+
+INSTANTIATE_TEST_SUITE_P(Rings, Tx, ::testing::Bool(), ring_kind);
+
+} // namespace
