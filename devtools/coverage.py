@@ -4,7 +4,7 @@
 
 Tests name what they cover:
   * googletest cases put IDs in their names: TEST_F(Msg, MSG_5_UnknownKeepsFraming),
-    MEM_4_SEC_2_... covers MEM-4 and SEC-2;
+    MEM_4_SEC_2_... covers MEM-4 and SEC-2 (DP1_... is DP-1);
   * shell tests list IDs in their header comment (before the first command),
     "RECONNECT-1, -2" meaning RECONNECT-1 and RECONNECT-2.
 IDs without a test take their reason from doc/coverage-gaps.txt ("ID: why").
@@ -24,7 +24,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIXES = "MSG|NEG|ACK|RING|MEM|MQ|LOG|DEV|DP|VNET|SEC|RECONNECT|COMPAT"
 SPEC_ITEM = re.compile(r"\*\*((?:%s)-\d+)\*\* \((MUST|SHOULD|MAY)[^)]*\)\s*(.*)" % PREFIXES)
 GTEST = re.compile(r"\bTEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\)")
-GTEST_ID = re.compile(r"(?:^|_)(%s)_(\d+)(?=_|$)" % PREFIXES)
+GTEST_ID = re.compile(r"(?:^|_)(%s)_?(\d+)(?=_|$)" % PREFIXES)
 SHELL_ID = re.compile(r"\b(%s)-(\d+)((?:\s*,\s*-\d+)*)" % PREFIXES)
 
 
