@@ -136,7 +136,7 @@ hdr_plus(const std::vector<uint8_t> &p)
 	return b;
 }
 
-TEST_P(Matrix, Traffic)
+TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 {
 	Guest g;
 	std::mt19937 rng(std::hash<std::string>()(combo_name({ GetParam(), 0 })) & 0xffffffff);

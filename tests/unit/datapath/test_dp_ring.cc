@@ -342,12 +342,15 @@ TEST_F(DpTest, DP3_SplitIndirectRules)
 	r.push_avail(h);
 	ids.push_back(h);
 
-	/* next inside the table points past it (relative, bounded). */
-	std::vector<Desc> t = { parts[0], parts[1], parts[2] };
+	/* next inside the table points past it (relative, bounded). The
+	 * memory right after the table holds a plausible entry with the rest
+	 * of the frame: a walk that went there would deliver it. */
+	std::vector<Desc> t = { parts[0], parts[1], parts[2], parts[3] };
 	t[0].flags = F_NEXT;
 	t[0].next = 1;
 	t[1].flags = F_NEXT;
-	t[1].next = 3; /* table has 3 entries */
+	t[1].next = 3; /* the table is 3 entries long; entry 3 lies beyond it */
+	t[2] = t[3] = g.tx_layout(p, {})[0]; /* the whole payload, no NEXT */
 	Desc bn;
 	bn.addr = g.indirect(t, false, true);
 	bn.len = 48;

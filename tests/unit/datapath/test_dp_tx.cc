@@ -119,6 +119,16 @@ TEST_P(Tx, VNET3_OffloadHeaderWithoutFeatureDropped)
 	EXPECT_EQ(out[0], p);
 	expect_returned(*r, ids);
 	EXPECT_EQ(be.drop(VIRTQ_DROP_BAD_HDR), 2u);
+
+	/* The same headers in the other layouts: header alone + data, and
+	 * header and data in one descriptor. */
+	ids = { r->post(g.tx_layout(h1, { 12, 100 })), r->post(g.tx_layout(h2, {})),
+		r->post(g.tx_layout(h1, { 1, 11, 50, 50 })), r->post(g.tx_layout(h3, { 12, 100 })) };
+	out = be.tx();
+	ASSERT_EQ(out.size(), 1u);
+	EXPECT_EQ(out[0], p);
+	expect_returned(*r, ids);
+	EXPECT_EQ(be.drop(VIRTQ_DROP_BAD_HDR), 5u);
 }
 
 TEST_P(Tx, VNET5_LengthChecks)
