@@ -17,7 +17,7 @@ PACKAGES=(
     libgtest-dev googletest
     python3
     qemu-system-x86 busybox-static
-    iproute2 iputils-ping
+    iproute2 iputils-ping ethtool
     cpio gzip xz-utils
     clang-format
 )

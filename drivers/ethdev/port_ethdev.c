@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "port_ethdev.h"
+#include "sw_offload.h"
 #include "vus_log.h"
 
 #define RX_DESC 1024
@@ -14,6 +16,8 @@
 
 struct port_ethdev {
 	uint16_t eth_port;
+	uint32_t caps;              /* checksum offloads the NIC was set up for */
+	_Atomic uint64_t sw_dropped; /* frames software completion had to drop */
 };
 
 static uint16_t
@@ -23,10 +27,44 @@ eth_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf *
 	return rte_eth_rx_burst(((struct port_ethdev *)p->priv)->eth_port, q, pkts, n);
 }
 
+/*
+ * Slow path: frames with offloads the NIC was not set up for are completed
+ * in software (checksums) or cut into segments (TSO: the NIC's TSO is not
+ * used, since DPDK wants the pseudo-header sum without the length and
+ * virtio senders put it with). Takes every frame; what the NIC refuses is
+ * freed and counted as dropped.
+ */
+static uint16_t __rte_noinline
+eth_tx_completed(struct port_ethdev *pe, uint16_t txq, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *out[64];
+	struct sw_offload_iter it;
+	uint64_t lost = 0;
+	uint16_t k;
+
+	sw_offload_iter_init(&it, pkts, n, pe->caps, pkts[0]->pool);
+	while ((k = sw_offload_next(&it, out, RTE_DIM(out))) != 0) {
+		uint16_t sent = rte_eth_tx_burst(pe->eth_port, txq, out, k);
+
+		if (sent < k) {
+			rte_pktmbuf_free_bulk(out + sent, (unsigned int)(k - sent));
+			lost += (uint64_t)(k - sent);
+		}
+	}
+	lost += it.dropped;
+	if (lost != 0)
+		atomic_fetch_add_explicit(&pe->sw_dropped, lost, memory_order_relaxed);
+	return n;
+}
+
 static uint16_t
 eth_tx(struct vus_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_tx_burst(((struct port_ethdev *)p->priv)->eth_port, txq, pkts, n);
+	struct port_ethdev *pe = p->priv;
+
+	if (unlikely(sw_offload_pending_burst(pkts, n, pe->caps)))
+		return eth_tx_completed(pe, txq, pkts, n);
+	return rte_eth_tx_burst(pe->eth_port, txq, pkts, n);
 }
 
 static void
@@ -42,7 +80,8 @@ eth_stats(struct vus_port *p, struct vus_port_stats *st)
 	st->rx_dropped = s.imissed + s.ierrors + s.rx_nombuf;
 	st->tx_packets = s.opackets;
 	st->tx_bytes = s.obytes;
-	st->tx_dropped = s.oerrors;
+	st->tx_dropped = s.oerrors + atomic_load_explicit(&((struct port_ethdev *)p->priv)->sw_dropped,
+							 memory_order_relaxed);
 }
 
 static void
@@ -64,8 +103,32 @@ static const struct vus_port_ops ethdev_ops = {
 	.destroy = eth_destroy,
 };
 
+/* Checksum offloads the NIC can take from the switch. */
+static uint32_t
+csum_caps(const struct rte_eth_dev_info *info, uint64_t *offloads)
+{
+	static const struct {
+		uint64_t nic;
+		uint32_t cap;
+	} map[] = {
+		{ RTE_ETH_TX_OFFLOAD_TCP_CKSUM, SW_OFFLOAD_CAP_TCP_CSUM },
+		{ RTE_ETH_TX_OFFLOAD_UDP_CKSUM, SW_OFFLOAD_CAP_UDP_CSUM },
+		{ RTE_ETH_TX_OFFLOAD_IPV4_CKSUM, SW_OFFLOAD_CAP_IPV4_CSUM },
+	};
+	uint32_t caps = 0;
+
+	*offloads = 0;
+	for (unsigned int i = 0; i < RTE_DIM(map); i++)
+		if (info->tx_offload_capa & map[i].nic) {
+			*offloads |= map[i].nic;
+			caps |= map[i].cap;
+		}
+	return caps;
+}
+
 static int
-configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *mp)
+configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *mp,
+	  uint32_t *caps)
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
@@ -84,6 +147,7 @@ configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *m
 	}
 	if (nb_txq > info.max_tx_queues)
 		return -ENOTSUP; /* lcores would have to share a queue: a lock */
+	*caps = csum_caps(&info, &conf.txmode.offloads);
 	ret = rte_eth_dev_configure(port, nb_rxq, nb_txq, &conf);
 	for (uint16_t q = 0; ret == 0 && q < nb_rxq; q++)
 		ret = rte_eth_rx_queue_setup(port, q, RX_DESC, socket < 0 ? 0 : (unsigned)socket,
@@ -109,7 +173,7 @@ port_ethdev_create(uint16_t eth_port, uint16_t switch_id, uint16_t nb_rxq, uint1
 
 	if (p == NULL || pe == NULL)
 		goto fail;
-	ret = configure(eth_port, nb_rxq ? nb_rxq : 1, nb_txq ? nb_txq : 1, mp);
+	ret = configure(eth_port, nb_rxq ? nb_rxq : 1, nb_txq ? nb_txq : 1, mp, &pe->caps);
 	if (ret < 0) {
 		VUS_CTRL_LOG(ERR, "ethdev %u: cannot start: %s\n", eth_port, rte_strerror(-ret));
 		goto fail;
@@ -124,8 +188,12 @@ port_ethdev_create(uint16_t eth_port, uint16_t switch_id, uint16_t nb_rxq, uint1
 		snprintf(name, sizeof(name), "eth%u", eth_port);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	/* The switch port id is given when the port joins the switch. */
-	VUS_CTRL_LOG(INFO, "ethdev %s: %u rx queue(s), %u tx queue(s)\n", name, p->nb_queues,
-		     nb_txq);
+	VUS_CTRL_LOG(INFO,
+		     "ethdev %s: %u rx queue(s), %u tx queue(s), tx checksum offload:%s%s%s%s\n",
+		     name, p->nb_queues, nb_txq, pe->caps & SW_OFFLOAD_CAP_TCP_CSUM ? " tcp" : "",
+		     pe->caps & SW_OFFLOAD_CAP_UDP_CSUM ? " udp" : "",
+		     pe->caps & SW_OFFLOAD_CAP_IPV4_CSUM ? " ipv4" : "",
+		     pe->caps == 0 ? " none (completed in software)" : "");
 	return p;
 fail:
 	free(pe);

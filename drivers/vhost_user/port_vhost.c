@@ -5,6 +5,10 @@
  * q (its owner), so no ring ever has two writers. Another lcore sending to
  * this port hands its burst to the owner through an MPSC rte_ring, which
  * the owner drains into the guest on its next poll of queue q.
+ *
+ * Offloads: a frame asking for a checksum or TSO the guest did not
+ * negotiate (GUEST_CSUM, GUEST_TSO4/6) is completed or segmented here,
+ * just before delivery, with lib/sw_offload (VNET-9).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "port_vhost.h"
+#include "sw_offload.h"
 #include "virtq.h"
 
 #define HANDOFF_SIZE 1024
@@ -30,16 +35,55 @@ struct port_vhost {
 	uint64_t handoff_full; /* counted by senders: approximate */
 };
 
+/* What a guest takes as it is, from the features it negotiated. */
+static uint32_t
+guest_caps(const struct virtq_conf *c)
+{
+	uint32_t caps = 0;
+
+	if (c->features & (1ULL << VIRTQ_F_GUEST_CSUM)) {
+		caps |= SW_OFFLOAD_CAP_TCP_CSUM | SW_OFFLOAD_CAP_UDP_CSUM;
+		if (c->features & (1ULL << VIRTQ_F_GUEST_TSO4))
+			caps |= SW_OFFLOAD_CAP_TSO4;
+		if (c->features & (1ULL << VIRTQ_F_GUEST_TSO6))
+			caps |= SW_OFFLOAD_CAP_TSO6;
+	}
+	return caps;
+}
+
+/* Slow path: complete or segment what the guest cannot take, then copy. */
+static void __rte_noinline
+deliver_completed(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf **pkts,
+		  uint16_t n)
+{
+	struct rte_mbuf *out[64];
+	struct sw_offload_iter it;
+	uint16_t k;
+
+	sw_offload_iter_init(&it, pkts, n, guest_caps(c), pkts[0]->pool);
+	while ((k = sw_offload_next(&it, out, RTE_DIM(out))) != 0) {
+		virtq_enqueue_burst(vq, c, out, k);
+		rte_pktmbuf_free_bulk(out, k);
+	}
+	vq->stats.drops[VIRTQ_DROP_NO_MBUF] += it.dropped;
+}
+
 /* Copy a burst into guest RX ring q; the mbufs are freed (the guest got copies). */
 static void
 deliver(struct virtq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct virtq_conf *c = virtq_conf_get(vq);
 
-	if (likely(c != NULL))
-		virtq_enqueue_burst(vq, c, pkts, n);
-	else
+	if (unlikely(c == NULL)) {
 		vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	if (unlikely(sw_offload_pending_burst(pkts, n, guest_caps(c)))) {
+		deliver_completed(vq, c, pkts, n);
+		return;
+	}
+	virtq_enqueue_burst(vq, c, pkts, n);
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 

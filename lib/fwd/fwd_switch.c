@@ -238,6 +238,11 @@ classify(struct rte_mbuf *m, const struct fwd_port_vlan *pv)
 		    vlan == 0 || vlan == 4095 || !vlan_allowed(pv, vlan) ||
 		    rte_vlan_strip(m) != 0)
 			return 0;
+		/* Offload header lengths follow the tag (rte_vlan_insert adds it
+		 * back on a trunk). */
+		if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)) &&
+		    m->l2_len >= sizeof(*eh) + sizeof(*vh))
+			m->l2_len = (uint8_t)(m->l2_len - sizeof(*vh));
 		return vlan;
 	}
 	if (pv->mode == FWD_VLAN_ACCESS)

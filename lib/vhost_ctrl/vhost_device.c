@@ -18,11 +18,16 @@
 #define BIT(b) (1ULL << (b))
 
 /*
- * Virtio features offered. Offloads stay off until the switch can honour
- * them (VNET-4); MAC and the control queue contents are the front-end's
- * business (QEMU, virtio-user and CH handle the control queue themselves).
+ * Virtio features offered. The checksum and TSO offloads are honoured on
+ * the way out (VNET-4, VNET-9): a destination that cannot take a partial
+ * checksum or a 64 KiB TCP frame gets it completed or segmented in software
+ * (lib/sw_offload). ECN, UFO and USO are not offered. MAC and the control
+ * queue contents are the front-end's business (QEMU, virtio-user and CH
+ * handle the control queue themselves).
  */
 static const uint64_t offered_features =
+	BIT(VIRTIO_NET_F_CSUM) | BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_HOST_TSO4) |
+	BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) |
 	BIT(VIRTIO_NET_F_MTU) | BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_STATUS) |
 	BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT(VHOST_F_LOG_ALL) |
 	BIT(VIRTIO_F_ANY_LAYOUT) | BIT(VIRTIO_F_INDIRECT_DESC) | BIT(VIRTIO_F_EVENT_IDX) |

@@ -147,6 +147,9 @@ build_conf(struct vhost_port *port, unsigned int idx)
 	 * negotiated (DEV-1, VNET-5), else the largest IP packet. */
 	c->max_frame = dev->mtu != 0 && (dev->features & BIT(VIRTIO_NET_F_MTU)) ? dev->mtu + 18u
 									       : 65535u;
+	/* GSO frames may be up to 64 KiB of IP plus L2 whatever the MTU (VNET-5). */
+	if (dev->features & (BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6)))
+		c->max_gso_frame = 65535u + 18u;
 	if (dev->features & BIT(VHOST_F_LOG_ALL)) {
 		c->log_base = dev->log_base;
 		c->log_size = dev->log_size;

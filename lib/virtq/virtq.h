@@ -52,6 +52,12 @@ struct rte_rcu_qsbr;
 
 /** Virtio feature bits the datapath acts on (virtio 1.2 §6, §5.1.3). */
 enum virtq_feature {
+	VIRTQ_F_CSUM = 0,
+	VIRTQ_F_GUEST_CSUM = 1,
+	VIRTQ_F_GUEST_TSO4 = 7,
+	VIRTQ_F_GUEST_TSO6 = 8,
+	VIRTQ_F_HOST_TSO4 = 11,
+	VIRTQ_F_HOST_TSO6 = 12,
 	VIRTQ_F_MRG_RXBUF = 15,
 	VIRTQ_F_LOG_ALL = 26,
 	VIRTQ_F_INDIRECT_DESC = 28,
@@ -100,6 +106,8 @@ struct virtq_conf {
 	bool log_used;
 	/** Largest frame accepted from the guest, net header excluded. */
 	uint32_t max_frame;
+	/** Largest GSO frame (HOST_TSO4/6 negotiated), 0 if none. */
+	uint32_t max_gso_frame;
 	int err_fd;               /**< eventfd signalled when the ring breaks, -1 if none */
 };
 
@@ -125,6 +133,7 @@ struct virtq_pos {
 	X(TOO_SHORT, "frame_too_short")      /* TX frame below 14 bytes */ \
 	X(TOO_BIG, "frame_too_big")          /* above the largest frame */ \
 	X(NO_MBUF, "no_mbuf")                /* TX: mempool empty */ \
+	X(OFFLOAD, "offload_unsupported")    /* RX: frame asks for an offload the guest lacks */ \
 	X(DISABLED, "ring_disabled")         /* consumed while disabled (RING-10) */ \
 	X(RING_BROKEN, "ring_broken")        /* ring-level corruption: ring stopped */
 

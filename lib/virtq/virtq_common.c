@@ -266,11 +266,9 @@ vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b, struct rte_m
 		}
 	}
 	*out = m;
-	/* Nothing that needs an offload was negotiated (no CSUM, no HOST_TSO):
-	 * a header asking for one is a bad header (VNET-3). */
-	if (unlikely((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) || hdr[1] != VIRTIO_NET_HDR_GSO_NONE))
-		return VQ_ERR(VIRTQ_DROP_BAD_HDR);
-	return VQ_OK;
+	/* The header's offload fields are checked against the frame now that
+	 * it is ours (VNET-3, SEC-7). */
+	return vq_tx_hdr_apply(c, hdr, m);
 }
 
 void
@@ -284,6 +282,8 @@ vq_copy_from_mbuf(const struct virtq_conf *c, const struct rte_mbuf *m, const st
 	uint16_t seg = 0, chain = 0;
 	uint32_t seg_off = 0, chain_left = ch[0].wlen;
 
+	/* The caller checked that the guest takes what @p m asks (vq_rx_hdr). */
+	(void)vq_rx_hdr(c, m, hdr);
 	/* num_buffers follows the 10-byte legacy header (VNET-1). */
 	if (c->hdr_len == 12) {
 		hdr[10] = (uint8_t)nch;

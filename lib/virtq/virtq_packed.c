@@ -240,7 +240,7 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			ret = VQ_ERR(VIRTQ_DROP_SHORT_HDR);
 		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len < 14))
 			ret = VQ_ERR(VIRTQ_DROP_TOO_SHORT);
-		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len > c->max_frame))
+		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len > vq_max_tx_frame(c)))
 			ret = VQ_ERR(VIRTQ_DROP_TOO_BIG);
 		if (ret == VQ_OK && unlikely(!c->enabled))
 			ret = VQ_ERR(VIRTQ_DROP_DISABLED);
@@ -357,6 +357,10 @@ vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf 
 				break;
 			delivered++;
 			vq->stats.bytes += m->pkt_len;
+			continue;
+		}
+		if (unlikely(!vq_rx_offload_ok(c, m))) {
+			vq_drop(vq, VIRTQ_DROP_OFFLOAD);
 			continue;
 		}
 		k = take_rx_chains(vq, c, at, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);

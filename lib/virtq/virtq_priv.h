@@ -44,7 +44,30 @@ void vq_log_write(const struct virtq_conf *c, uint64_t gpa, uint64_t len);
 
 /* Net header fields (virtio 1.2 §5.1.6). */
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u
 #define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_TCPV4 1u
+#define VIRTIO_NET_HDR_GSO_TCPV6 4u
+
+/*
+ * TX: act on a net header (the caller's private copy of the guest's) for
+ * the frame already in @p m: offload flags set, or the checksum completed,
+ * or a drop reason (virtq_offload.c).
+ */
+int vq_tx_offload(const struct virtq_conf *c, const uint8_t *hdr, struct rte_mbuf *m);
+
+/* Mbuf flags that make the RX header more than zeros. */
+#define VQ_RX_HDR_FLAGS \
+	(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM | \
+	 RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+
+/*
+ * RX: fill the offload fields of a zeroed net header for @p m from its
+ * flags. false: @p m asks for an offload the guest did not negotiate (the
+ * port should have completed it; the frame is dropped as "offload").
+ */
+bool vq_rx_hdr(const struct virtq_conf *c, const struct rte_mbuf *m, uint8_t *hdr);
+
 
 /* Most segments (descriptors after region splits) one packet may use. Linux
  * uses about 19 per TX packet; DPDK caps at 256 too. */
@@ -221,6 +244,32 @@ vq_mbuf_recycle(struct rte_mbuf *m)
 	rte_pktmbuf_reset(m);
 }
 
+/* Largest TX frame a chain may hold before its header is read: GSO frames
+ * may exceed max_frame (VNET-5); vq_tx_hdr_apply() holds the others to it. */
+static inline uint32_t
+vq_max_tx_frame(const struct virtq_conf *c)
+{
+	return c->max_gso_frame > c->max_frame ? c->max_gso_frame : c->max_frame;
+}
+
+/* RX: false when @p m asks for an offload the guest did not negotiate. */
+static __rte_always_inline bool
+vq_rx_offload_ok(const struct virtq_conf *c, const struct rte_mbuf *m)
+{
+	uint8_t hdr[12] = { 0 };
+
+	return likely(!(m->ol_flags & VQ_RX_HDR_FLAGS)) || vq_rx_hdr(c, m, hdr);
+}
+
+/* TX: the header says nothing (the common case), or let vq_tx_offload act. */
+static __rte_always_inline int
+vq_tx_hdr_apply(const struct virtq_conf *c, const uint8_t *hdr, struct rte_mbuf *m)
+{
+	if (likely(!(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && hdr[1] == VIRTIO_NET_HDR_GSO_NONE))
+		return likely(m->pkt_len <= c->max_frame) ? VQ_OK : VQ_ERR(VIRTQ_DROP_TOO_BIG);
+	return vq_tx_offload(c, hdr, m);
+}
+
 /* Fast paths for the common shapes; the general walk handles the rest. */
 #define VQ_SLOW (-1)
 
@@ -234,8 +283,8 @@ vq_tx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, struct rte
 {
 	uint64_t got = len;
 	const uint8_t *p;
+	uint8_t hdr[12];
 	uint32_t frame;
-	uint8_t flags, gso;
 
 	if (unlikely(len < (uint32_t)c->hdr_len + 14 || len - c->hdr_len > c->max_frame ||
 		     len - c->hdr_len > rte_pktmbuf_tailroom(m)))
@@ -245,16 +294,15 @@ vq_tx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, struct rte
 		return VQ_SLOW;
 	if (unlikely(!c->enabled))
 		return VQ_ERR(VIRTQ_DROP_DISABLED);
-	/* Header fields read once, checked from the copy (VNET-3). */
-	flags = *(const volatile uint8_t *)p;
-	gso = *(const volatile uint8_t *)(p + 1);
-	if (unlikely((flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || gso != VIRTIO_NET_HDR_GSO_NONE))
-		return VQ_ERR(VIRTQ_DROP_BAD_HDR);
+	/* The header is copied once and checked from the copy (VNET-3); the
+	 * barrier keeps the compiler from reading guest memory again. */
+	memcpy(hdr, p, 10);
+	rte_compiler_barrier();
 	frame = len - c->hdr_len;
 	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), p + c->hdr_len, frame);
 	m->data_len = (uint16_t)frame;
 	m->pkt_len = frame;
-	return VQ_OK;
+	return vq_tx_hdr_apply(c, hdr, m);
 }
 
 /*
@@ -274,10 +322,19 @@ vq_rx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, const stru
 	p = guest_mem_gpa_to_hva(c->mem, addr, &got);
 	if (unlikely(p == NULL || got != len))
 		return 0;
-	/* Zero header; num_buffers = 1 when it is there (VNET-7). */
-	memset(p, 0, c->hdr_len);
-	if (c->hdr_len == 12)
-		p[10] = 1;
+	if (likely(!(m->ol_flags & VQ_RX_HDR_FLAGS))) {
+		/* Zero header; num_buffers = 1 when it is there (VNET-7). */
+		memset(p, 0, c->hdr_len);
+		if (c->hdr_len == 12)
+			p[10] = 1;
+	} else {
+		uint8_t hdr[12] = { 0 };
+
+		if (!vq_rx_hdr(c, m, hdr))
+			return 0; /* the general path counts the drop */
+		hdr[10] = 1;
+		memcpy(p, hdr, c->hdr_len);
+	}
 	rte_memcpy(p + c->hdr_len, rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len);
 	if (unlikely(c->log_base != NULL))
 		vq_log_write(c, addr, need);

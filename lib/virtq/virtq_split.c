@@ -125,7 +125,7 @@ tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
 		return VQ_ERR(VIRTQ_DROP_SHORT_HDR);
 	if (unlikely(b->rlen - c->hdr_len < 14))
 		return VQ_ERR(VIRTQ_DROP_TOO_SHORT);
-	if (unlikely(b->rlen - c->hdr_len > c->max_frame))
+	if (unlikely(b->rlen - c->hdr_len > vq_max_tx_frame(c)))
 		return VQ_ERR(VIRTQ_DROP_TOO_BIG);
 	return VQ_OK;
 }
@@ -295,6 +295,10 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 				vq->stats.bytes += m->pkt_len;
 				continue;
 			}
+		}
+		if (unlikely(!vq_rx_offload_ok(c, m))) {
+			vq_drop(vq, VIRTQ_DROP_OFFLOAD);
+			continue;
 		}
 		k = take_rx_chains(vq, c, &r, first, (uint16_t)(avail - taken),
 				   (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);

@@ -4,8 +4,9 @@
 # qemu_fwd_test.sh BUILD_DIR [LAYOUT...] -- two QEMU guests (Linux 6.1 under TCG, virtio-net
 # over vhost-user) on vuswitch ports 0 and 1 in `--fwd io` talk to each other.
 #   LAYOUT  split (QEMU's default virtio-net-pci), packed (`packed=on`), split-nomrg,
-#           packed-nomrg (the same with `mrg_rxbuf=off`: one buffer per frame). Default: split
-#           packed.
+#           packed-nomrg (the same with `mrg_rxbuf=off`: one buffer per frame), split-swoff
+#           (split, but guest B's NIC has no receive offloads: guest_csum, guest_tso4/6,
+#           guest_ecn, guest_ufo off). Default: split packed.
 #
 # Per layout, one vuswitch (forwarding on lcore 1) and two guests, A 10.0.0.1 and B 10.0.0.2:
 #   1. both guests' drivers come up; vuswitch acks RING_PACKED iff the layout is packed and
@@ -15,6 +16,11 @@
 #   3. A writes 16 MiB from /dev/urandom and serves it with busybox httpd; B fetches it with
 #      wget: the md5sums on both sides must be equal, and the size exact; then the same from B
 #      to A (bulk TCP both ways: MTU-sized frames, many ring wraps, both ports' RX and TX);
+#   Offloads: every guest negotiates CSUM and HOST_TSO4 (vuswitch offers them), so Linux sends
+#   partial checksums and TCP frames of up to 64 KiB; a guest with GUEST_CSUM/GUEST_TSO4 gets
+#   them as they are (NEEDS_CSUM + GSO header), and in split-swoff guest B, which has neither,
+#   gets A's frames checksummed and cut to MSS in software (VNET-4, VNET-9): the md5s prove
+#   every byte and every checksum, since B's stack verifies them.
 #   4. the guests shut down (QEMU's GET_VRING_BASE), vuswitch exits 0 on SIGTERM, and the
 #      counters it prints show each port took at least 16 MiB from its guest, no frame was
 #      dropped on a guest TX ring (rx-dropped 0), and the only drop reason on a guest RX ring is
@@ -30,6 +36,8 @@
 #   VNET-1, VNET-2    12-byte header (VERSION_1) as Linux lays it out
 #   VNET-8            MRG_RXBUF with Linux's RX buffers (the receive side of 16 MiB of TCP)
 #   VNET-7            without MRG_RXBUF (nomrg layouts): Linux's one-buffer-per-frame RX
+#   VNET-3, VNET-4    CSUM and HOST_TSO4 from a Linux driver: partial checksums and GSO frames
+#   VNET-9            GUEST_CSUM/GUEST_TSO4 to a Linux driver; software completion (split-swoff)
 #   COMPAT-6, -9      QEMU's memory table and feature set, both ring layouts
 #   RING-3, RING-5    rings started by QEMU, stopped by GET_VRING_BASE at shutdown
 #
@@ -48,8 +56,8 @@ LAYOUTS=("${@:2}")
 [ ${#LAYOUTS[@]} -eq 0 ] && LAYOUTS=(split packed)
 for l in "${LAYOUTS[@]}"; do
     case "$l" in
-        split | packed | split-nomrg | packed-nomrg) ;;
-        *) echo "usage: $0 BUILD_DIR [split|packed|split-nomrg|packed-nomrg ...]" >&2; exit 1 ;;
+        split | packed | split-nomrg | packed-nomrg | split-swoff) ;;
+        *) echo "usage: $0 BUILD_DIR [split|packed|split-nomrg|packed-nomrg|split-swoff ...]" >&2; exit 1 ;;
     esac
 done
 need_root_or_skip
@@ -112,7 +120,7 @@ port_counters() {
 
 run_layout() {
     local layout=$1 sa="$VUS_T/$1-a.sock" sb="$VUS_T/$1-b.sock" ga="$1-a" gb="$1-b" t0=$SECONDS
-    local p want=0 mrg=1 acked g gf ring=${1%-nomrg}
+    local p want=0 mrg=1 acked g gf ring=${1%%-*} guest_off=1
 
     note "== $layout: vuswitch --fwd io, guests $ga (10.0.0.1) and $gb (10.0.0.2)"
     VS=vs-$layout
@@ -121,12 +129,16 @@ run_layout() {
     wait_for_log "$VS_LOG" "$(port_re 1 "$sb" listening)" 30 || fail "$VS not listening"
 
     [ "$ring" = packed ] && want=1
-    [ "$layout" = "$ring" ] || mrg=0
-    local dev=
+    [ "${layout%-nomrg}" = "$layout" ] || mrg=0
+    [ "$layout" = split-swoff ] && guest_off=0
+    local dev= devb=
     [ $want -eq 1 ] && dev=packed=on
     [ $mrg -eq 0 ] && dev+="${dev:+,}mrg_rxbuf=off"
+    devb=$dev
+    [ $guest_off -eq 0 ] &&
+        devb+="${devb:+,}guest_csum=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off"
     VUS_GUEST_DEVICE_OPTS=$dev start_guest "$ga" "$sa" 10.0.0.1/24 52:54:00:00:00:01
-    VUS_GUEST_DEVICE_OPTS=$dev start_guest "$gb" "$sb" 10.0.0.2/24 52:54:00:00:00:02
+    VUS_GUEST_DEVICE_OPTS=$devb start_guest "$gb" "$sb" 10.0.0.2/24 52:54:00:00:00:02
     guest_wait_ready "$ga" 120
     guest_wait_ready "$gb" 120
     note "$layout: guests ready"
@@ -146,12 +158,20 @@ run_layout() {
             fail "port $p: features acked $acked, RING_PACKED expected $want"
         [ $(((acked >> 15) & 1)) -eq $mrg ] ||
             fail "port $p: features acked $acked, MRG_RXBUF expected $mrg"
+        # Transmit offloads on every guest; receive offloads unless switched off on B.
+        [ $((acked & 0x801)) -eq $((0x801)) ] ||
+            fail "port $p: features acked $acked, CSUM and HOST_TSO4 expected"
+        local rxoff=1
+        [ $p -eq 1 ] && rxoff=$guest_off
+        [ $(((acked >> 1) & 1)) -eq $rxoff ] && [ $(((acked >> 7) & 1)) -eq $rxoff ] ||
+            fail "port $p: features acked $acked, GUEST_CSUM and GUEST_TSO4 expected $rxoff"
         note "$layout: port $p features acked $acked: $(vus_bits_str $((acked)))"
     done
     for g in "$ga" "$gb"; do
         gf=$(guest_features "$g")
         [ "${gf:34:1}" = $want ] || fail "guest $g: RING_PACKED (bit 34) is '${gf:34:1}', expected $want"
         [ "${gf:15:1}" = $mrg ] || fail "guest $g: MRG_RXBUF (bit 15) is '${gf:15:1}', expected $mrg"
+        [ "${gf:0:1}${gf:11:1}" = 11 ] || fail "guest $g: CSUM/HOST_TSO4 (bits 0, 11) not negotiated: $gf"
     done
 
     ping_ok "$ga" 10.0.0.2

@@ -246,7 +246,7 @@ cases(GuestMem &good, GuestMem &shortfile)
 		{ "SET_FEATURES", "has bits not offered",
 		  [](Tfe &t, bool nr, bool ok) {
 			  return t.send_u64(VHOST_USER_SET_FEATURES,
-					    F_BASIC | (ok ? 0 : bit(VIRTIO_NET_F_CSUM)), nr);
+					    F_BASIC | (ok ? 0 : bit(VIRTIO_NET_F_HOST_UFO)), nr);
 		  },
 		  [](const vhost_port_info &i) { return i.features_set; } },
 		{ "SET_MEM_TABLE", "bytes but its file has 4096",
