@@ -363,9 +363,12 @@ RcuTest::poll_port(int port)
 }
 
 void
-RcuTest::after_destroy()
+RcuTest::before_destroy()
 {
-	/* Kept running through vhost_ctrl_destroy: teardown unmaps too. */
+	/* vhost_ctrl_destroy frees the struct virtq array the fake lcore reads
+	 * (a real lcore has had the port removed from its plan by then; ASan
+	 * caught this one under load). Rings torn down under the lcore are
+	 * covered by MEM_9_RECONNECT_2_TeardownUnderDatapath. */
 	lcore_stop_ = true;
 	if (lcore_.joinable())
 		lcore_.join();

@@ -120,7 +120,7 @@ class RcuTest : public CtrlTest {
 protected:
 	RcuTest() { with_qsbr_ = true; }
 	void SetUp() override;
-	void after_destroy() override;
+	void before_destroy() override;
 
 	/* Statistics of the fake lcore. */
 	std::atomic<uint64_t> polls_{ 0 };        /* rounds over all rings */
