@@ -46,12 +46,51 @@ write_at(struct rte_mbuf *m, uint32_t off, const void *src, uint32_t len)
 	return len == 0 ? 0 : -EINVAL;
 }
 
+
 static inline uint16_t
 fold(uint32_t sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/*
+ * Ones'-complement sum of bytes [off, off+len) of a chain. Not
+ * rte_raw_cksum_mbuf(): DPDK 22.11's truncates the unreduced sum of a
+ * segment before byte-swapping it, which loses carries when a segment
+ * starts at an odd offset of the range.
+ */
+static int
+sum_range(const struct rte_mbuf *m, uint32_t off, uint32_t len, uint16_t *out)
+{
+	const struct rte_mbuf *s = m;
+	uint32_t sum = 0, done = 0;
+
+	if (off > m->pkt_len || len > m->pkt_len - off)
+		return -EINVAL;
+	while (s != NULL && off >= s->data_len) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	while (len != 0) {
+		uint32_t k;
+		uint16_t part;
+
+		if (s == NULL)
+			return -EINVAL;
+		k = s->data_len - off < len ? s->data_len - off : len;
+		part = rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const void *, off), k);
+		/* A piece starting at an odd position of the range has its bytes
+		 * in the other halves of the 16-bit words. */
+		sum += (done & 1) ? rte_bswap16(part) : part;
+		done += k;
+		len -= k;
+		off = 0;
+		s = s->next;
+	}
+	*out = fold(sum);
+	return 0;
 }
 
 int
@@ -61,7 +100,7 @@ sw_offload_csum_at(struct rte_mbuf *m, uint32_t start, uint32_t offset)
 
 	if (start > m->pkt_len || offset > m->pkt_len - start || m->pkt_len - start - offset < 2)
 		return -EINVAL;
-	if (rte_raw_cksum_mbuf(m, start, m->pkt_len - start, &sum) != 0)
+	if (sum_range(m, start, m->pkt_len - start, &sum) != 0)
 		return -EINVAL;
 	c = (uint16_t)~sum;
 	if (c == 0)
@@ -181,7 +220,7 @@ fix_segment(struct rte_mbuf *s, const struct rte_mbuf *m, uint32_t idx, uint32_t
 		tcp->tcp_flags &= (uint8_t)~TCP_CWR;
 	tcp->cksum = 0;
 	/* The whole TCP segment lies in the chain just built: cannot fail. */
-	if (rte_raw_cksum_mbuf(s, (uint32_t)m->l2_len + m->l3_len, tcp_bytes, &raw) != 0)
+	if (sum_range(s, (uint32_t)m->l2_len + m->l3_len, tcp_bytes, &raw) != 0)
 		raw = 0;
 	c = (uint16_t)~fold((uint32_t)raw + phdr);
 	tcp->cksum = c == 0 ? 0xffff : c;
