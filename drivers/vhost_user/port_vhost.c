@@ -65,7 +65,10 @@ deliver_completed(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf 
 		virtq_enqueue_burst(vq, c, out, k);
 		rte_pktmbuf_free_bulk(out, k);
 	}
-	vq->stats.drops[VIRTQ_DROP_NO_MBUF] += it.dropped;
+	/* Frames software could not complete (no mbufs, or more segments than
+	 * SW_OFFLOAD_MAX_SEGS) are counted by reason. */
+	vq->stats.drops[VIRTQ_DROP_NO_MBUF] += it.nomem;
+	vq->stats.drops[VIRTQ_DROP_OFFLOAD] += it.dropped - it.nomem;
 }
 
 /* Copy a burst into guest RX ring q; the mbufs are freed (the guest got copies). */

@@ -294,11 +294,13 @@ writable(const struct rte_mbuf *m)
 }
 
 static void
-drop_input(struct sw_offload_iter *it)
+drop_input(struct sw_offload_iter *it, int err)
 {
 	rte_pktmbuf_free(it->pkts[it->i]);
 	it->pkts[it->i] = NULL;
 	it->dropped++;
+	if (err == -ENOMEM)
+		it->nomem++;
 	it->i++;
 	it->pos = 0;
 }
@@ -320,7 +322,7 @@ sw_offload_next(struct sw_offload_iter *it, struct rte_mbuf **out, uint16_t max)
 		if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
 			r = sw_offload_tso(m, it->mp, out + k, (uint16_t)(max - k), &it->pos);
 			if (r < 0) {
-				drop_input(it);
+				drop_input(it, r);
 				continue;
 			}
 			k = (uint16_t)(k + r);
@@ -337,14 +339,14 @@ sw_offload_next(struct sw_offload_iter *it, struct rte_mbuf **out, uint16_t max)
 			struct rte_mbuf *c = rte_pktmbuf_copy(m, it->mp, 0, UINT32_MAX);
 
 			if (c == NULL) {
-				drop_input(it);
+				drop_input(it, -ENOMEM);
 				continue;
 			}
 			rte_pktmbuf_free(m);
 			it->pkts[it->i] = m = c;
 		}
 		if (sw_offload_csum(m) != 0) {
-			drop_input(it);
+			drop_input(it, -EINVAL);
 			continue;
 		}
 		it->completed++;

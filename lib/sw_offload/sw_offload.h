@@ -135,6 +135,7 @@ struct sw_offload_iter {
 	uint32_t caps;
 	struct rte_mempool *mp; /**< for copies and segments */
 	uint64_t dropped;    /**< inputs dropped (no memory, bad headers) */
+	uint64_t nomem;      /**< of those, for want of mbufs */
 	uint64_t segments;   /**< segments produced */
 	uint64_t completed;  /**< checksums completed */
 };

@@ -133,7 +133,7 @@ struct virtq_pos {
 	X(TOO_SHORT, "frame_too_short")      /* TX frame below 14 bytes */ \
 	X(TOO_BIG, "frame_too_big")          /* above the largest frame */ \
 	X(NO_MBUF, "no_mbuf")                /* TX: mempool empty */ \
-	X(OFFLOAD, "offload_unsupported")    /* RX: frame asks for an offload the guest lacks */ \
+	X(OFFLOAD, "offload_unsupported")    /* RX: an offload neither the guest nor software can do */ \
 	X(DISABLED, "ring_disabled")         /* consumed while disabled (RING-10) */ \
 	X(RING_BROKEN, "ring_broken")        /* ring-level corruption: ring stopped */
 
