@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Forwarding: set fwd, start [tx_first [n]], stop, show|clear fwd stats,
- * show config fwd, show lcores (testpmd's names).
+ * show config fwd, show lcores (testpmd's names), rebalance.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -304,9 +304,9 @@ cmd_show_lcores_parsed(void *parsed, struct cmdline *cl, void *data)
 			cli_printf(" %u/%u", li->polls[k].port, li->polls[k].queue);
 		cli_printf("\n  rx %" PRIu64 " tx %" PRIu64 " tx-dropped %" PRIu64
 			   " fwd-dropped %" PRIu64 " flooded %" PRIu64 " loops %" PRIu64
-			   " busy %.1f%%\n",
+			   " busy %.1f%% load %.1f%%\n",
 			   s->rx_packets, s->tx_packets, s->tx_dropped, s->fwd_dropped, s->flooded,
-			   s->loops, busy_pct(s));
+			   s->loops, busy_pct(s), (double)li->load_ppm / 1e4);
 	}
 	if (fi->nb_lcores == 0)
 		cli_printf("No forwarding lcore: run with -l and two or more cores\n");
@@ -323,6 +323,33 @@ static cmdline_parse_inst_t cmd_show_lcores = {
 	.tokens = { (void *)&cmd_fwd_show, (void *)&cmd_lcores_lcores, NULL },
 };
 
+/* --- rebalance --------------------------------------------------------------------------- */
+
+static void
+cmd_rebalance_parsed(void *parsed, struct cmdline *cl, void *data)
+{
+	struct fwd_rebalance_result r;
+	char err[VUS_ERR_LEN];
+
+	if (vus_ops_fwd_rebalance(&r, err) != 0)
+		cli_fail(err);
+	else if (r.applied)
+		cli_printf("Rebalanced: %u queue(s) moved, busiest lcore %.1f%% -> %.1f%%\n",
+			   r.moved, (double)r.max_before / 1e4, (double)r.max_after / 1e4);
+	else
+		cli_printf("Nothing moved: no assignment does better (busiest lcore %.1f%%)\n",
+			   (double)r.max_before / 1e4);
+}
+
+static cmdline_parse_token_string_t cmd_rebalance_w = TOKEN_STRING_INITIALIZER(
+	struct cmd_fwd_result, w1, "rebalance");
+
+static cmdline_parse_inst_t cmd_rebalance = {
+	.f = cmd_rebalance_parsed,
+	.help_str = "rebalance: spread the unpinned RX queues over the lcores by measured load",
+	.tokens = { (void *)&cmd_rebalance_w, NULL },
+};
+
 static cmdline_parse_inst_t *const fwd_cmds[] = {
 	&cmd_set_fwd,
 	&cmd_start,
@@ -333,6 +360,7 @@ static cmdline_parse_inst_t *const fwd_cmds[] = {
 	&cmd_clear_fwd_stats,
 	&cmd_show_config,
 	&cmd_show_lcores,
+	&cmd_rebalance,
 	NULL,
 };
 

@@ -46,6 +46,21 @@ print_queue_lcores(const struct vus_port_summary *s)
 	cli_printf("\n");
 }
 
+/* Share of an lcore's cycles each queue's busy polls took lately; "-": not
+ * measured yet (a queue needs one whole measurement interval). */
+static void
+print_queue_loads(const struct vus_port_summary *s)
+{
+	cli_printf("Queue loads:");
+	for (uint16_t q = 0; q < s->nb_queues && q < VUS_OPS_MAX_QUEUES; q++) {
+		if (s->load_ppm[q] < 0)
+			cli_printf(" %u:-", q);
+		else
+			cli_printf(" %u:%.1f%%", q, (double)s->load_ppm[q] / 1e4);
+	}
+	cli_printf("\n");
+}
+
 static void
 show_info(uint16_t id)
 {
@@ -71,6 +86,7 @@ show_info(uint16_t id)
 	}
 	cli_printf("RX queues: %u\n", s.nb_queues);
 	print_queue_lcores(&s);
+	print_queue_loads(&s);
 	print_vlan(&s.vlan);
 }
 

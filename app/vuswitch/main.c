@@ -7,7 +7,8 @@
  * its input or a signal; DPDK's telemetry threads serve /vuswitch/...
  * commands; the control thread (a DPDK control thread, off the data cores)
  * runs the event loop that serves the vhost-user sockets, the forwarding
- * table's maintenance and every operation the fronts ask for (vus_ops.h);
+ * table's maintenance, the RX queue load measurement and automatic
+ * rebalance, and every operation the fronts ask for (vus_ops.h);
  * the worker lcores forward (lib/fwd) and report quiescent states to `qsbr`.
  */
 #include <errno.h>
@@ -52,6 +53,7 @@ struct vus_app {
 	struct fwd_switch *sw;
 	struct fwd_runtime *rt;
 	struct evloop_timer *fdb_timer;
+	struct evloop_timer *load_timer;
 };
 
 static struct vus_app g_app;
@@ -76,17 +78,34 @@ fdb_tick(void *arg)
 	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FDB_PERIOD_MS, fdb_tick, app);
 }
 
+/* RX queue loads, and the automatic rebalance: on the control thread, which
+ * owns the assignment. */
+static void
+load_tick(void *arg)
+{
+	struct vus_app *app = arg;
+
+	vus_ops_fwd_tick();
+	app->load_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FWD_LOAD_INTERVAL_MS,
+					   load_tick, app);
+}
+
 static void *
 control_thread(void *arg)
 {
 	struct vus_app *app = arg;
+	struct evloop *loop = vhost_ctrl_loop(app->ctrl);
 	int ret;
 
-	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FDB_PERIOD_MS, fdb_tick, app);
+	app->fdb_timer = evloop_timer_add(loop, FDB_PERIOD_MS, fdb_tick, app);
+	/* The first tick starts the first measurement interval. */
+	vus_ops_fwd_tick();
+	app->load_timer = evloop_timer_add(loop, FWD_LOAD_INTERVAL_MS, load_tick, app);
 	ret = vhost_ctrl_run(app->ctrl);
 	if (ret != 0)
 		VUS_CTRL_LOG(ERR, "control loop failed: %s\n", strerror(-ret));
 	evloop_timer_del(app->fdb_timer);
+	evloop_timer_del(app->load_timer);
 	return NULL;
 }
 
@@ -271,6 +290,7 @@ setup(struct vus_app *app)
 	ops.sw = app->sw;
 	ops.mp = app->mp;
 	ops.ethdev_rxq = app->opts.ethdev_rxq;
+	ops.rebalance_interval_s = app->opts.rebalance_interval;
 	vus_ops_init(&ops);
 	if (add_ports(app) != 0)
 		return -1;
@@ -363,6 +383,9 @@ main(int argc, char **argv)
 	fwd_set_running(app->rt, true);
 	VUS_CTRL_LOG(INFO, "forwarding (%s) on %u lcore(s)\n", app->opts.fwd,
 		     fwd_nb_lcores(app->rt));
+	if (app->opts.rebalance_interval != 0)
+		VUS_CTRL_LOG(INFO, "automatic rebalance every %u s\n",
+			     app->opts.rebalance_interval);
 	ret = rte_ctrl_thread_create(&tid, "vus-ctrl", NULL, control_thread, app);
 	if (ret != 0) {
 		fprintf(stderr, "cannot start the control thread: %s\n", strerror(-ret));

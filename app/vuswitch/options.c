@@ -34,7 +34,11 @@ vus_options_usage(const char *prog)
 		"  --cmdline-file FILE\n"
 		"        run the commands in FILE at start\n"
 		"  --stats-period S\n"
-		"        without -i: every S seconds, one line per port: rx/tx Mpps, drops\n",
+		"        without -i: every S seconds, one line per port: rx/tx Mpps, drops\n"
+		"  --rebalance-interval S\n"
+		"        every S seconds, move RX queues between lcores by measured load if\n"
+		"        that lowers the busiest lcore's load by more than 25%% (default: never;\n"
+		"        the rebalance command does it on demand)\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS, VUS_DEFAULT_PORTS,
 		VUS_DEFAULT_DIR, fwd_engine_names());
 }
@@ -140,17 +144,18 @@ bad:
 	return -1;
 }
 
+/* Seconds, 1..3600, for option @p name. */
 static int
-parse_period(struct vus_options *o, const char *arg)
+parse_seconds(const char *name, const char *arg, unsigned int *out)
 {
 	char *end;
 	unsigned long s = strtoul(arg, &end, 10);
 
 	if (*end != '\0' || end == arg || s == 0 || s > 3600) {
-		fprintf(stderr, "--stats-period: 1..3600 seconds expected, got '%s'\n", arg);
+		fprintf(stderr, "--%s: 1..3600 seconds expected, got '%s'\n", name, arg);
 		return -1;
 	}
-	o->stats_period = (unsigned int)s;
+	*out = (unsigned int)s;
 	return 0;
 }
 
@@ -179,6 +184,7 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "cmdline-file", required_argument, NULL, 'c' },
 		{ "stats-period", required_argument, NULL, 's' },
+		{ "rebalance-interval", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,9 +230,16 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 			o->cmdline_file = optarg;
 			break;
 		case 's':
-			if (parse_period(o, optarg) != 0)
+			if (parse_seconds("stats-period", optarg, &o->stats_period) != 0)
 				return -1;
 			break;
+		case 'R': {
+			unsigned int *interval = &o->rebalance_interval;
+
+			if (parse_seconds("rebalance-interval", optarg, interval) != 0)
+				return -1;
+			break;
+		}
 		case 'h':
 		default:
 			vus_options_usage(argv[0]);

@@ -27,6 +27,7 @@ struct vus_options {
 	bool interactive;          /**< -i: the vuswitch> prompt on stdin */
 	unsigned int stats_period; /**< --stats-period: seconds between stats lines, 0: none */
 	const char *cmdline_file;  /**< --cmdline-file: commands to run at start */
+	unsigned int rebalance_interval; /**< --rebalance-interval: seconds, 0: never */
 };
 
 /** Directory and ports of the built-in default. */

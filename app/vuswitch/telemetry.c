@@ -197,6 +197,15 @@ tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 						   s.lcore[q] == FWD_NO_LCORE ? -1 : s.lcore[q]);
 		add_container(d, "queue_lcores", lc);
 	}
+	/* Measured load of each RX queue, thousandths of an lcore, -1 for none yet. */
+	lc = rte_tel_data_alloc();
+	if (lc != NULL) {
+		rte_tel_data_start_array(lc, RTE_TEL_INT_VAL);
+		for (uint16_t q = 0; q < s.nb_queues && q < VUS_OPS_MAX_QUEUES; q++)
+			rte_tel_data_add_array_int(lc,
+						   s.load_ppm[q] < 0 ? -1 : s.load_ppm[q] / 1000);
+		add_container(d, "queue_load_permille", lc);
+	}
 	return 0;
 }
 
@@ -500,6 +509,7 @@ lcore_dict(const struct vus_lcore_info *li, unsigned int index)
 	rte_tel_data_add_dict_int(c, "index", (int)index);
 	rte_tel_data_add_dict_int(c, "txq", li->txq);
 	lcore_counters(c, &li->stats);
+	rte_tel_data_add_dict_u64(c, "load_permille", li->load_ppm / 1000);
 	/* "port/queue" pairs the lcore polls. */
 	rte_tel_data_start_array(polls, RTE_TEL_STRING_VAL);
 	for (uint16_t k = 0; k < li->npolls && k < VUS_OPS_MAX_POLLS; k++) {
@@ -554,6 +564,7 @@ tel_fwd(const char *cmd, const char *params, struct rte_tel_data *d)
 	dict_flag(d, "running", fi->running);
 	rte_tel_data_add_dict_int(d, "ports", fi->nports);
 	rte_tel_data_add_dict_int(d, "lcores", (int)fi->nb_lcores);
+	rte_tel_data_add_dict_int(d, "rebalance_interval_s", (int)fi->rebalance_interval_s);
 	lcore_counters(d, &fi->total);
 	sw = new_dict();
 	if (sw != NULL) {
@@ -746,6 +757,24 @@ tel_fwd_stop(const char *cmd, const char *params, struct rte_tel_data *d)
 	return tel_ok(d);
 }
 
+static int
+tel_fwd_rebalance(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct fwd_rebalance_result r;
+	char err[VUS_ERR_LEN];
+
+	if (params != NULL && params[0] != '\0')
+		return tel_error(d, "/vuswitch/fwd/rebalance takes no parameter");
+	if (vus_ops_fwd_rebalance(&r, err) != 0)
+		return tel_error(d, "%s", err);
+	tel_ok(d);
+	dict_flag(d, "applied", r.applied);
+	rte_tel_data_add_dict_int(d, "moved", (int)r.moved);
+	rte_tel_data_add_dict_u64(d, "busiest_before_permille", r.max_before / 1000);
+	rte_tel_data_add_dict_u64(d, "busiest_after_permille", r.max_after / 1000);
+	return 0;
+}
+
 /* Help texts must stay below 64 characters (rte_telemetry). */
 static const struct {
 	const char *cmd;
@@ -766,6 +795,8 @@ static const struct {
 	{ "/vuswitch/fwd/start", tel_fwd_start,
 	  "CHANGES: start forwarding. Param: [tx_first[=n]]" },
 	{ "/vuswitch/fwd/stop", tel_fwd_stop, "CHANGES: stop forwarding. No parameters" },
+	{ "/vuswitch/fwd/rebalance", tel_fwd_rebalance,
+	  "CHANGES: move RX queues by measured load. No params" },
 };
 
 int

@@ -281,6 +281,7 @@ summary_fill(uint16_t id, struct ops_port *op, enum vus_rate_slot slot, struct v
 		struct fwd_lcore *lc = idx != FWD_NO_LCORE ? fwd_lcore_get(g_ops.p.rt, idx) : NULL;
 
 		s->lcore[q] = lc != NULL ? (uint16_t)lc->lcore_id : FWD_NO_LCORE;
+		s->load_ppm[q] = q < p->nb_queues ? fwd_queue_load(g_ops.p.rt, id, q) : -1;
 	}
 	p->ops->stats_get(p, &raw);
 	s->stats = raw;

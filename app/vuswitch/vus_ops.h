@@ -70,6 +70,8 @@ struct vus_ops_params {
 	struct fwd_switch *sw;
 	struct rte_mempool *mp; /**< mbufs for ethdev RX queues */
 	uint16_t ethdev_rxq;    /**< RX queues of ethdevs added at run time */
+	/** Seconds between automatic rebalances (vus_ops_fwd_tick()); 0: none. */
+	unsigned int rebalance_interval_s;
 };
 
 /** Initialise the layer. @return 0 or -ENOMEM. */
@@ -122,6 +124,8 @@ struct vus_port_summary {
 	struct fwd_port_vlan vlan;
 	/** EAL lcore id polling each RX queue, or FWD_NO_LCORE. */
 	uint16_t lcore[VUS_OPS_MAX_QUEUES];
+	/** Measured load of each RX queue (fwd_queue_load()): millionths of an lcore, -1 none yet. */
+	int32_t load_ppm[VUS_OPS_MAX_QUEUES];
 	struct vus_port_stats stats; /**< since the last clear */
 	uint64_t rx_pps, tx_pps;     /**< since the slot's previous read (0 on the first) */
 };
@@ -224,7 +228,9 @@ struct vus_lcore_info {
 	uint16_t npolls;              /**< polls in its plan */
 	struct {
 		uint16_t port, queue;
+		int32_t load_ppm;   /**< fwd_queue_load(): millionths of an lcore, -1 none yet */
 	} polls[VUS_OPS_MAX_POLLS]; /**< the first VUS_OPS_MAX_POLLS */
+	uint64_t load_ppm;          /**< sum of the measured loads of every queue it polls */
 };
 
 /** The forwarding configuration and counters. */
@@ -236,6 +242,7 @@ struct vus_fwd_info {
 	struct vus_lcore_info lcores[FWD_MAX_LCORES];
 	struct fwd_lcore_stats total; /**< sum over lcores */
 	struct fwd_switch_stats sw;   /**< the switch engine's (since clear) */
+	unsigned int rebalance_interval_s; /**< automatic rebalance period, 0: none */
 };
 
 /** Snapshot of the forwarding runtime. */
@@ -256,6 +263,23 @@ int vus_ops_fwd_start(uint32_t tx_first, char *err);
 
 /** Stop forwarding. -EALREADY if stopped. */
 int vus_ops_fwd_stop(char *err);
+
+/**
+ * Place every unpinned RX queue afresh by measured load and move those that
+ * change lcore (fwd_rebalance()), if that lowers the busiest lcore's load (or,
+ * with no load, evens the queue counts). -ENOTSUP without forwarding lcores.
+ */
+int vus_ops_fwd_rebalance(struct fwd_rebalance_result *r, char *err);
+
+/** Gain in the busiest lcore's load an automatic rebalance needs (percent). */
+#define VUS_AUTO_REBALANCE_GAIN_PCT 25
+
+/**
+ * Control thread, every FWD_LOAD_INTERVAL_MS: close a load measurement
+ * interval and, every rebalance_interval_s, rebalance if that lowers the
+ * busiest lcore's load by more than VUS_AUTO_REBALANCE_GAIN_PCT percent.
+ */
+void vus_ops_fwd_tick(void);
 
 /* --- forwarding table -------------------------------------------------------------------- */
 

@@ -63,9 +63,17 @@ lcore_fill(unsigned int i, struct vus_lcore_info *li)
 	li->stats = lc->stats;
 	lstats_sub(&li->stats, &g_ops.lbase[i]);
 	li->npolls = plan != NULL ? plan->n : 0;
-	for (uint16_t k = 0; k < li->npolls && k < VUS_OPS_MAX_POLLS; k++) {
-		li->polls[k].port = plan->polls[k].port->id;
-		li->polls[k].queue = plan->polls[k].queue;
+	li->load_ppm = 0;
+	for (uint16_t k = 0; k < li->npolls; k++) {
+		uint16_t id = plan->polls[k].port->id, q = plan->polls[k].queue;
+		int32_t load = fwd_queue_load(g_ops.p.rt, id, q);
+
+		li->load_ppm += load > 0 ? (uint64_t)load : 0;
+		if (k >= VUS_OPS_MAX_POLLS)
+			continue;
+		li->polls[k].port = id;
+		li->polls[k].queue = q;
+		li->polls[k].load_ppm = load;
 	}
 }
 
@@ -73,6 +81,7 @@ struct fwd_args {
 	struct vus_fwd_info *fi;
 	const char *name;
 	uint32_t tx_first;
+	struct fwd_rebalance_result *rb;
 	char *err;
 };
 
@@ -94,6 +103,7 @@ do_fwd_get(void *arg)
 	}
 	fwd_switch_stats_get(g_ops.p.sw, &fi->sw);
 	swstats_sub(&fi->sw, &g_ops.swbase);
+	fi->rebalance_interval_s = g_ops.p.rebalance_interval_s;
 	return 0;
 }
 
@@ -198,6 +208,53 @@ vus_ops_fwd_stop(char *err)
 	struct fwd_args a = { .err = err };
 
 	return ops_call(do_fwd_stop, &a, err);
+}
+
+static void
+log_rebalance(const char *what, const struct fwd_rebalance_result *r)
+{
+	VUS_CTRL_LOG(INFO, "%s: %u queue(s) moved, busiest lcore %.1f%% -> %.1f%%\n", what,
+		     r->moved, (double)r->max_before / 1e4, (double)r->max_after / 1e4);
+}
+
+static int
+do_fwd_rebalance(void *arg)
+{
+	struct fwd_args *a = arg;
+	int ret;
+
+	if (fwd_nb_lcores(g_ops.p.rt) == 0)
+		return ops_fail(a->err, -ENOTSUP, "no forwarding lcore (EAL -l has one core)");
+	ret = fwd_rebalance(g_ops.p.rt, 0, a->rb);
+	if (ret != 0)
+		return ops_fail(a->err, ret, "rebalance failed: %s", strerror(-ret));
+	if (a->rb->applied)
+		log_rebalance("rebalance", a->rb);
+	return 0;
+}
+
+int
+vus_ops_fwd_rebalance(struct fwd_rebalance_result *r, char *err)
+{
+	struct fwd_args a = { .rb = r, .err = err };
+
+	memset(r, 0, sizeof(*r));
+	return ops_call(do_fwd_rebalance, &a, err);
+}
+
+void
+vus_ops_fwd_tick(void)
+{
+	unsigned int every = g_ops.p.rebalance_interval_s * 1000u / FWD_LOAD_INTERVAL_MS;
+	struct fwd_rebalance_result r;
+
+	fwd_load_sample(g_ops.p.rt);
+	if (every == 0 || ++g_ops.load_ticks < every)
+		return;
+	g_ops.load_ticks = 0;
+	if (fwd_nb_lcores(g_ops.p.rt) > 1 &&
+	    fwd_rebalance(g_ops.p.rt, VUS_AUTO_REBALANCE_GAIN_PCT, &r) == 0 && r.applied)
+		log_rebalance("automatic rebalance", &r);
 }
 
 /* --- forwarding table -------------------------------------------------------------------- */

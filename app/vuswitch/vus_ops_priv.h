@@ -36,6 +36,7 @@ struct ops_state {
 	struct fwd_lcore_stats lbase[FWD_MAX_LCORES]; /* lcore counters at the last clear */
 	struct fwd_switch_stats swbase;
 	uint32_t aging_s;
+	unsigned int load_ticks; /* vus_ops_fwd_tick() calls since the last automatic rebalance */
 	atomic_bool closing;
 	atomic_uint inflight;
 };

@@ -17,19 +17,37 @@
  *    waiting for a grace period; a queue moving between lcores is first
  *    taken from its old owner (grace period), then given to the new one,
  *    so no two lcores ever poll, or write the guest side of, the same queue.
- *  - Each RX queue is polled by exactly one lcore. Each lcore has a TX
- *    queue id of its own (its index) which drivers map to a private queue
- *    (ethdev) or to the guest queue it owns, else to a lock-free handoff
- *    ring drained by the owner (vhost-user).
+ *  - Each RX queue is polled by exactly one lcore: its pin, else the least
+ *    loaded lcore when it appears (fwd_assign.h); fwd_rebalance() places
+ *    them afresh by measured load. Each lcore has a TX queue id of its own
+ *    (its index) which drivers map to a private queue (ethdev) or to the
+ *    guest queue it owns, else to a lock-free handoff ring drained by the
+ *    owner (vhost-user).
+ *  - Load: each lcore adds the TSC cycles of every poll that returned
+ *    packets to the polled queue's counter (one rte_rdtsc() per such poll,
+ *    no lock, no syscall); the control thread reads the counters.
  */
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_lcore.h>
 
+#include "fwd_assign.h"
 #include "vus_port.h"
+
+/*
+ * Fields lcores share are C11 atomics; C++ (the googletest suites) sees the
+ * same objects as std::atomic, of the same size and lock-free representation
+ * (as in virtq.h).
+ */
+#ifdef __cplusplus
+#include <atomic>
+#define FWD_ATOMIC(type) std::atomic<type>
+#else
+#include <stdatomic.h>
+#define FWD_ATOMIC(type) _Atomic(type)
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,11 +56,14 @@ extern "C" {
 #define FWD_BURST 32
 #define FWD_MAX_PORTS 256
 #define FWD_MAX_POLLS 1024
-#define FWD_MAX_LCORES 64
-#define FWD_NO_LCORE UINT16_MAX
+/** How often the control thread closes a load measurement interval (fwd_load_sample()). */
+#define FWD_LOAD_INTERVAL_MS 1000
+/** Intervals a queue's load is measured over: the last 5 s. */
+#define FWD_LOAD_HISTORY 5
 
 struct fwd_runtime;
 struct fwd_lcore;
+struct fwd_rxq_load;
 
 /** Which RX queues an lcore polls (immutable once published). */
 struct fwd_plan {
@@ -50,6 +71,7 @@ struct fwd_plan {
 	struct {
 		struct vus_port *port;
 		uint16_t queue;
+		struct fwd_rxq_load *load; /**< where the lcore counts the queue's cycles */
 	} polls[FWD_MAX_POLLS];
 };
 
@@ -76,13 +98,13 @@ struct fwd_lcore {
 	struct fwd_runtime *rt;
 	unsigned int lcore_id;
 	uint16_t txq;          /**< this lcore's TX queue id on every port */
-	_Atomic(const struct fwd_plan *) plan;
+	FWD_ATOMIC(const struct fwd_plan *) plan;
 	/**
 	 * Bursts of generated frames still to send to every (port, queue) of the
 	 * plan before forwarding (start tx_first). Set by fwd_start_tx_first(),
 	 * counted down by the lcore.
 	 */
-	atomic_uint tx_first;
+	FWD_ATOMIC(unsigned int) tx_first;
 	struct fwd_lcore_stats stats;
 	void *engine_data;     /**< per-lcore state of the engine */
 } __rte_cache_aligned;
@@ -213,6 +235,41 @@ int fwd_queue_pin(struct fwd_runtime *rt, uint16_t id, uint16_t queue, uint16_t 
 
 /** The lcore index polling RX queue @p queue of port @p id, or FWD_NO_LCORE. */
 uint16_t fwd_queue_owner(const struct fwd_runtime *rt, uint16_t id, uint16_t queue);
+
+/**
+ * Close a load measurement interval. The control thread calls it every
+ * FWD_LOAD_INTERVAL_MS; the loads are those of the last FWD_LOAD_HISTORY
+ * intervals.
+ */
+void fwd_load_sample(struct fwd_runtime *rt);
+
+/**
+ * Measured load of RX queue @p queue of port @p id: the TSC cycles its polls
+ * that returned packets took over the last FWD_LOAD_HISTORY intervals, in
+ * millionths of those intervals' length (1000000: a whole lcore). -1 when
+ * not measured yet (a queue needs one whole interval). Control thread.
+ */
+int32_t fwd_queue_load(const struct fwd_runtime *rt, uint16_t id, uint16_t queue);
+
+/** What fwd_rebalance() found and did. */
+struct fwd_rebalance_result {
+	bool applied;        /**< the new assignment is in place */
+	unsigned int moved;  /**< queues that changed lcore */
+	uint64_t max_before; /**< busiest lcore's load before, millionths of an lcore */
+	uint64_t max_after;  /**< after (= before if not applied) */
+};
+
+/**
+ * Place every unpinned RX queue afresh by measured load (fwd_assign(), queues
+ * not measured yet counting as the mean) and move them there, each with the
+ * two-step handover, if fwd_assign_better() says it is worth it with
+ * @p min_gain_pct (0, asked for: any improvement). With @p min_gain_pct > 0
+ * (automatic) also only if the busiest lcore is at least 10% loaded: below
+ * that nothing is gained and few packets make noisy loads. Control thread.
+ * @return 0 (see @p res), -ENOTSUP without lcores, -ENOMEM.
+ */
+int fwd_rebalance(struct fwd_runtime *rt, unsigned int min_gain_pct,
+		  struct fwd_rebalance_result *res);
 
 #ifdef __cplusplus
 }

@@ -9,27 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
-#include "fwd.h"
+#include "fwd_priv.h"
 #include "vus_log.h"
-
-#define MAX_QUEUES 128
-
-struct fwd_runtime {
-	struct fwd_params params;
-	_Atomic(const struct fwd_engine *) engine;
-	_Atomic(const struct fwd_ports *) ports;
-	atomic_bool running;
-	atomic_bool quit;
-	unsigned int nb_lcores;
-	struct fwd_lcore lcores[FWD_MAX_LCORES];
-	/* Control-thread state: who polls what, and what was pinned. */
-	uint16_t owner[FWD_MAX_PORTS][MAX_QUEUES];
-	uint16_t pin[FWD_MAX_PORTS][MAX_QUEUES];
-};
 
 /* One tx_first round: a burst of generated frames to every queue of the plan. */
 static void
@@ -51,15 +37,25 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 	const struct fwd_ports *ports;
 	struct fwd_runtime *rt = lc->rt;
 	bool busy = false;
+	uint64_t t;
 
 	ports = atomic_load_explicit(&rt->ports, memory_order_acquire);
 	if (unlikely(atomic_load_explicit(&lc->tx_first, memory_order_relaxed) != 0))
 		tx_first_once(lc, plan, ports);
 	if (plan == NULL)
 		return;
+	/*
+	 * A poll that returns packets is charged the cycles since the previous
+	 * one that did (or since here): one rte_rdtsc() per busy poll and none
+	 * per empty one, since timing an empty poll would about double its
+	 * cost. The empty polls in between, tens of cycles each, are charged
+	 * with it.
+	 */
+	t = rte_rdtsc();
 	for (uint16_t i = 0; i < plan->n; i++) {
 		struct rte_mbuf *pkts[FWD_BURST];
 		struct vus_port *in = plan->polls[i].port;
+		uint64_t now;
 		uint16_t n;
 
 		if (engine->poll != NULL)
@@ -70,6 +66,9 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 		busy = true;
 		lc->stats.rx_packets += n;
 		engine->burst(lc, ports, in, pkts, n);
+		now = rte_rdtsc();
+		fwd_load_add(plan->polls[i].load, now - t);
+		t = now;
 	}
 	lc->stats.busy_loops += busy;
 }
@@ -244,56 +243,9 @@ fwd_ports_get(const struct fwd_runtime *rt)
 	return atomic_load(&((struct fwd_runtime *)(uintptr_t)rt)->ports);
 }
 
-/* Least-loaded lcore by number of queues it polls. */
-static uint16_t
-least_loaded(const uint16_t *load, unsigned int n)
-{
-	uint16_t best = 0;
-
-	for (uint16_t i = 1; i < n; i++)
-		if (load[i] < load[best])
-			best = i;
-	return best;
-}
-
-/* Decide the owner of every queue: pins first, current owners kept,
- * new queues to the least loaded lcore. Fills want[][]. */
-static void
-assign(struct fwd_runtime *rt, const struct fwd_ports *ports,
-       uint16_t want[FWD_MAX_PORTS][MAX_QUEUES])
-{
-	uint16_t load[FWD_MAX_LCORES] = { 0 };
-
-	memset(want, 0xff, sizeof(uint16_t) * FWD_MAX_PORTS * MAX_QUEUES);
-	for (int pass = 0; pass < 3; pass++) {
-		for (uint16_t i = 0; i < ports->n; i++) {
-			uint16_t id = ports->list[i];
-			const struct vus_port *p = ports->by_id[id];
-
-			for (uint16_t q = 0; q < p->nb_queues && q < MAX_QUEUES; q++) {
-				uint16_t o = FWD_NO_LCORE;
-
-				if (want[id][q] != FWD_NO_LCORE)
-					continue;
-				if (pass == 0 && rt->pin[id][q] < rt->nb_lcores)
-					o = rt->pin[id][q];
-				else if (pass == 1 && rt->owner[id][q] < rt->nb_lcores &&
-					 rt->pin[id][q] == FWD_NO_LCORE)
-					o = rt->owner[id][q];
-				else if (pass == 2)
-					o = least_loaded(load, rt->nb_lcores);
-				if (o == FWD_NO_LCORE)
-					continue;
-				want[id][q] = o;
-				load[o]++;
-			}
-		}
-	}
-}
-
 static void
 build_plans(const struct fwd_runtime *rt, const struct fwd_ports *ports,
-	    uint16_t own[FWD_MAX_PORTS][MAX_QUEUES], struct fwd_plan **plans)
+	    uint16_t own[FWD_MAX_PORTS][FWD_MAX_QUEUES], struct fwd_plan **plans)
 {
 	for (unsigned int l = 0; l < rt->nb_lcores; l++)
 		plans[l]->n = 0;
@@ -301,7 +253,7 @@ build_plans(const struct fwd_runtime *rt, const struct fwd_ports *ports,
 		uint16_t id = ports->list[i];
 		struct vus_port *p = ports->by_id[id];
 
-		for (uint16_t q = 0; q < p->nb_queues && q < MAX_QUEUES; q++) {
+		for (uint16_t q = 0; q < p->nb_queues && q < FWD_MAX_QUEUES; q++) {
 			struct fwd_plan *pl;
 
 			if (own[id][q] >= rt->nb_lcores)
@@ -311,6 +263,7 @@ build_plans(const struct fwd_runtime *rt, const struct fwd_ports *ports,
 				continue;
 			pl->polls[pl->n].port = p;
 			pl->polls[pl->n].queue = q;
+			pl->polls[pl->n].load = fwd_load_rxq(&rt->load, id, q);
 			pl->n++;
 		}
 	}
@@ -319,7 +272,7 @@ build_plans(const struct fwd_runtime *rt, const struct fwd_ports *ports,
 /* Publish plans built from @p own; free the old ones after a grace period. */
 static int
 publish_plans(struct fwd_runtime *rt, const struct fwd_ports *ports,
-	      uint16_t own[FWD_MAX_PORTS][MAX_QUEUES])
+	      uint16_t own[FWD_MAX_PORTS][FWD_MAX_QUEUES])
 {
 	struct fwd_plan *plans[FWD_MAX_LCORES];
 	const struct fwd_plan *old[FWD_MAX_LCORES];
@@ -357,22 +310,19 @@ tell_owner(const struct fwd_runtime *rt, struct vus_port *p, uint16_t q, uint16_
  * period: first every queue changing hands leaves its old lcore, then it
  * joins its new one. In between nobody polls it.
  */
-static int
-replan(struct fwd_runtime *rt, const struct fwd_ports *ports)
+int
+fwd_move(struct fwd_runtime *rt, const struct fwd_ports *ports,
+	 uint16_t want[FWD_MAX_PORTS][FWD_MAX_QUEUES])
 {
-	static uint16_t want[FWD_MAX_PORTS][MAX_QUEUES];
-	static uint16_t mid[FWD_MAX_PORTS][MAX_QUEUES];
+	static uint16_t mid[FWD_MAX_PORTS][FWD_MAX_QUEUES];
 	int ret;
 
-	if (rt->nb_lcores == 0)
-		return 0;
-	assign(rt, ports, want);
 	memcpy(mid, rt->owner, sizeof(mid));
 	for (uint16_t i = 0; i < ports->n; i++) {
 		uint16_t id = ports->list[i];
 		struct vus_port *p = ports->by_id[id];
 
-		for (uint16_t q = 0; q < p->nb_queues && q < MAX_QUEUES; q++) {
+		for (uint16_t q = 0; q < p->nb_queues && q < FWD_MAX_QUEUES; q++) {
 			if (mid[id][q] != want[id][q] && mid[id][q] != FWD_NO_LCORE) {
 				mid[id][q] = FWD_NO_LCORE;
 				tell_owner(rt, p, q, FWD_NO_LCORE);
@@ -386,14 +336,30 @@ replan(struct fwd_runtime *rt, const struct fwd_ports *ports)
 		uint16_t id = ports->list[i];
 		struct vus_port *p = ports->by_id[id];
 
-		for (uint16_t q = 0; q < p->nb_queues && q < MAX_QUEUES; q++)
+		for (uint16_t q = 0; q < p->nb_queues && q < FWD_MAX_QUEUES; q++)
 			if (mid[id][q] != want[id][q])
 				tell_owner(rt, p, q, want[id][q]);
 	}
 	ret = publish_plans(rt, ports, want);
 	if (ret == 0)
-		memcpy(rt->owner, want, sizeof(want));
+		memcpy(rt->owner, want, sizeof(rt->owner));
 	return ret;
+}
+
+/* After a change of ports or pins: pins applied, the other queues stay. */
+static int
+replan(struct fwd_runtime *rt, const struct fwd_ports *ports)
+{
+	static uint16_t want[FWD_MAX_PORTS][FWD_MAX_QUEUES];
+	int ret, mret;
+
+	if (rt->nb_lcores == 0)
+		return 0;
+	/* Even without memory to decide, the move must happen: a port being
+	 * removed leaves the plans either way. */
+	ret = fwd_balance_keep(rt, ports, want);
+	mret = fwd_move(rt, ports, want);
+	return ret != 0 ? ret : mret;
 }
 
 static struct fwd_ports *
@@ -429,10 +395,15 @@ fwd_port_add(struct fwd_runtime *rt, struct vus_port *port)
 		rte_free(np);
 		return -ENOSPC;
 	}
+	/* The lcores count the queues' cycles here from their first poll. */
+	if (fwd_load_port_add(&rt->load, id, RTE_MIN(port->nb_queues, FWD_MAX_QUEUES)) != 0) {
+		rte_free(np);
+		return -ENOMEM;
+	}
 	port->id = id;
 	np->by_id[id] = port;
 	np->list[np->n++] = id;
-	for (uint16_t q = 0; q < MAX_QUEUES; q++)
+	for (uint16_t q = 0; q < FWD_MAX_QUEUES; q++)
 		rt->owner[id][q] = rt->pin[id][q] = FWD_NO_LCORE;
 	/* Visible as a destination first, then polled. */
 	ports_swap(rt, np);
@@ -462,8 +433,10 @@ fwd_port_del(struct fwd_runtime *rt, uint16_t id)
 	/* Not polled any more, then not a destination any more. */
 	replan(rt, np);
 	ports_swap(rt, np);
-	for (uint16_t q = 0; q < MAX_QUEUES; q++)
+	for (uint16_t q = 0; q < FWD_MAX_QUEUES; q++)
 		rt->owner[id][q] = rt->pin[id][q] = FWD_NO_LCORE;
+	/* No plan points to its counters any more, and a grace period passed. */
+	fwd_load_port_del(&rt->load, id);
 	return port;
 }
 
@@ -473,7 +446,7 @@ fwd_queue_pin(struct fwd_runtime *rt, uint16_t id, uint16_t queue, uint16_t lcor
 	const struct fwd_ports *ports = fwd_ports_get(rt);
 
 	if (ports == NULL || id >= FWD_MAX_PORTS || ports->by_id[id] == NULL ||
-	    queue >= ports->by_id[id]->nb_queues || queue >= MAX_QUEUES)
+	    queue >= ports->by_id[id]->nb_queues || queue >= FWD_MAX_QUEUES)
 		return -ENOENT;
 	if (lcore_idx != FWD_NO_LCORE && lcore_idx >= rt->nb_lcores)
 		return -EINVAL;
@@ -484,7 +457,7 @@ fwd_queue_pin(struct fwd_runtime *rt, uint16_t id, uint16_t queue, uint16_t lcor
 uint16_t
 fwd_queue_owner(const struct fwd_runtime *rt, uint16_t id, uint16_t queue)
 {
-	if (id >= FWD_MAX_PORTS || queue >= MAX_QUEUES)
+	if (id >= FWD_MAX_PORTS || queue >= FWD_MAX_QUEUES)
 		return FWD_NO_LCORE;
 	return rt->owner[id][queue];
 }
@@ -499,5 +472,6 @@ fwd_destroy(struct fwd_runtime *rt)
 	for (unsigned int l = 0; l < rt->nb_lcores; l++)
 		rte_free((void *)(uintptr_t)atomic_load(&rt->lcores[l].plan));
 	rte_free((void *)(uintptr_t)atomic_load(&rt->ports));
+	fwd_load_fini(&rt->load);
 	rte_free(rt);
 }

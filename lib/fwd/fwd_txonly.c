@@ -16,9 +16,11 @@
 
 #include "fwd.h"
 
-/* Benchmarking addresses (RFC 2544), UDP discard port. */
-#define TXONLY_SRC_IP RTE_IPV4(198, 18, 0, 1)
-#define TXONLY_DST_IP RTE_IPV4(198, 18, 0, 2)
+/* Benchmarking addresses (RFC 2544), UDP discard port. The first octet is
+ * unsigned: DPDK 22.11's RTE_IPV4() shifts it as an int before its cast,
+ * and 198 << 24 overflows an int (UBSan). */
+#define TXONLY_SRC_IP RTE_IPV4(198u, 18, 0, 1)
+#define TXONLY_DST_IP RTE_IPV4(198u, 18, 0, 2)
 #define TXONLY_UDP_PORT 9
 
 struct txonly_hdr {

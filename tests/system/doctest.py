@@ -19,7 +19,7 @@ What is run is what the doc shows, so the doc cannot drift from the program:
 Every "/tmp/vus/" in the doc stands for TMPDIR. In CLI output, "<n>" matches a number, "<any>"
 any text, and a line "..." any number of lines. Telemetry replies must have the same keys at every
 level, the same types and the same values, except the values of VOLATILE keys (they change from
-run to run: loop counters, rates, ages, the DPDK version).
+run to run: loop counters, rates, ages, queue loads (-1 until measured), the DPDK version).
 
 Exit 0 when everything matches; 1 with a report otherwise.
 """
@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-VOLATILE = {'loops', 'busy_loops', 'age_ms', 'rx_pps', 'tx_pps', 'dpdk'}
+VOLATILE = {'loops', 'busy_loops', 'age_ms', 'rx_pps', 'tx_pps', 'dpdk', 'queue_load_permille'}
 TIMEOUT = 60
 
 
