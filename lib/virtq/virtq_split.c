@@ -104,8 +104,19 @@ need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 static inline void
 read_heads(const struct split_ring *r, uint16_t first, uint16_t *heads, uint16_t n)
 {
-	for (uint16_t k = 0; k < n; k++) {
-		uint16_t h = vq_load16(&r->avail->ring[(uint16_t)(first + k) & r->mask]);
+	uint32_t s = first & r->mask, run = (uint32_t)r->mask + 1 - s;
+	const uint16_t *ring = r->avail->ring;
+
+	if (run > n)
+		run = n;
+	for (uint32_t k = 0; k < run; k++) {
+		uint16_t h = vq_load16(&ring[s + k]);
+
+		heads[k] = h;
+		rte_prefetch0(&r->desc[h & r->mask]);
+	}
+	for (uint32_t k = run; k < n; k++) { /* wrapped to slot 0 */
+		uint16_t h = vq_load16(&ring[k - run]);
 
 		heads[k] = h;
 		rte_prefetch0(&r->desc[h & r->mask]);
@@ -125,8 +136,7 @@ put_used(const struct split_ring *r, uint16_t slot, uint32_t id, uint32_t len)
 /* Log @p n used entries written from used slot @p first on (two ranges
  * when they wrap). */
 static void
-log_used_entries(const struct virtq_conf *c, const struct split_ring *r, uint16_t first,
-		 uint16_t n)
+log_used_entries(const struct virtq_conf *c, const struct split_ring *r, uint16_t first, uint16_t n)
 {
 	uint32_t start = first & r->mask;
 	uint32_t k = n;
@@ -142,8 +152,8 @@ log_used_entries(const struct virtq_conf *c, const struct split_ring *r, uint16_
 /* Publish @p n used buffers whose @p written entries were written from
  * last_used_idx on; call if asked. */
 static void
-publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r,
-	     uint16_t n, uint16_t written)
+publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r, uint16_t n,
+	     uint16_t written)
 {
 	uint16_t old = vq->pos.last_used_idx, new_idx = (uint16_t)(old + n);
 	bool call;
@@ -196,22 +206,16 @@ mbuf_fresh(struct rte_mbuf *m)
 	m->tx_offload = 0;
 }
 
-/* TX chain @p head (< num) into @p *slot's mbuf: fast shape first, else
- * the general walk. @return VQ_OK or a drop result. */
-static __rte_always_inline int
-tx_one(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempool *mp,
-       uint16_t head, struct rte_mbuf **slot)
+/* TX chain @p head (< num) into @p *slot's mbuf by the general walk. Out
+ * of line: the burst loop keeps a small frame. @return VQ_OK or a drop
+ * result. */
+static __rte_noinline int
+tx_general(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempool *mp,
+	   uint16_t head, struct rte_mbuf **slot)
 {
-	struct rte_mbuf *m = *slot;
-	struct vq_desc d;
 	struct vq_buf b;
-	int ret = VQ_SLOW;
+	int ret;
 
-	vq_desc_read(&d, &r->desc[head]);
-	if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE))))
-		ret = vq_tx_simple(c, d.addr, d.len, m);
-	if (likely(ret != VQ_SLOW))
-		return ret;
 	vq_buf_init(&b);
 	ret = walk(c, r, head, &b);
 	if (ret == VQ_OK)
@@ -219,8 +223,25 @@ tx_one(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempoo
 	if (ret == VQ_OK && unlikely(!c->enabled))
 		ret = VQ_ERR(VIRTQ_DROP_DISABLED);
 	if (ret == VQ_OK)
-		ret = vq_copy_to_mbuf(c, &b, mp, m, slot);
+		ret = vq_copy_to_mbuf(c, &b, mp, *slot, slot);
 	return ret;
+}
+
+/* TX chain @p head (< num) into @p *slot's mbuf: fast shape first, else
+ * the general walk. @return VQ_OK or a drop result. */
+static __rte_always_inline int
+tx_one(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempool *mp,
+       uint16_t head, struct rte_mbuf **slot)
+{
+	struct vq_desc d;
+	int ret = VQ_SLOW;
+
+	vq_desc_read(&d, &r->desc[head]);
+	if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE))))
+		ret = vq_tx_simple(c, d.addr, d.len, *slot);
+	if (likely(ret != VQ_SLOW))
+		return ret;
+	return tx_general(c, r, mp, head, slot);
 }
 
 uint16_t
@@ -360,89 +381,110 @@ rx_one_simple(const struct virtq_conf *c, const struct split_ring *r, uint16_t h
 	struct vq_desc d;
 
 	vq_desc_read(&d, &r->desc[head]);
-	if (unlikely((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-				 VRING_DESC_F_WRITE)) != VRING_DESC_F_WRITE))
+	if (unlikely((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
+		     VRING_DESC_F_WRITE))
 		return 0;
 	if (likely(c->hdr_len == 12))
 		return vq_rx_simple(c, d.addr, d.len, m);
 	return vq_rx_simple(c, d.addr, d.len, m);
 }
 
+/* rx_general() outcomes. */
+enum rx_step {
+	RX_DONE,    /* delivered */
+	RX_DROPPED, /* dropped, the buffers kept for the next frame */
+	RX_RETRY,   /* bad chains returned unused: try the frame again */
+	RX_NO_BUF,  /* not enough guest buffers (or the ring stopped) */
+};
+
+/* Frame @p m by the general path: chains from avail slot @p first on (@p
+ * left available), used entries written from used slot @p slot on, their
+ * count in *nused. Out of line: the burst loop keeps a small frame. */
+static __rte_noinline enum rx_step
+rx_general(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r,
+	   const struct rte_mbuf *m, uint16_t first, uint16_t left, uint16_t slot, uint16_t *nused)
+{
+	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
+	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
+	struct vq_buf b;
+	int k;
+
+	*nused = 0;
+	k = take_rx_chains(vq, c, r, first, left, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
+	if (k == 0)
+		return RX_NO_BUF;
+	if (k == RX_FRAME_TOO_BIG) {
+		vq_drop(vq, VIRTQ_DROP_TOO_BIG);
+		return RX_DROPPED;
+	}
+	if (k < 0) {
+		/* A bad chain: it and those before it go back unused. */
+		for (int j = 0; j < -k - 1; j++)
+			put_used(r, (uint16_t)(slot + j), ch[j].id, 0);
+		*nused = (uint16_t)(-k - 1);
+		return RX_RETRY;
+	}
+	vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
+	for (int j = 0; j < k; j++)
+		put_used(r, (uint16_t)(slot + j), ch[j].id, ch[j].written);
+	*nused = (uint16_t)k;
+	return RX_DONE;
+}
+
 uint16_t
 vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *const *pkts,
 		 uint16_t n)
 {
-	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
-	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
 	const uint16_t avail_idx = vq->pos.last_avail_idx, used_idx = vq->pos.last_used_idx;
 	uint16_t heads[SPLIT_BATCH];
 	uint16_t taken = 0, delivered = 0, i = 0;
 	uint64_t bytes = 0;
 	struct split_ring r;
-	struct vq_buf b;
-	int avail, k;
+	int avail;
 
 	ring_of(c, &r);
 	avail = avail_count(vq, c, &r);
 	if (avail < 0)
 		return 0;
 	while (i < n) {
-		const struct rte_mbuf *m;
-		uint16_t first, nb;
+		uint16_t nb, j, used;
+		enum rx_step step;
 
 		/* Fast: frames that each fit the one descriptor of a buffer. */
 		nb = (uint16_t)RTE_MIN((unsigned int)(n - i), SPLIT_BATCH);
 		if (nb > avail - taken)
 			nb = (uint16_t)(avail - taken);
-		if (nb != 0) {
-			uint16_t j;
+		read_heads(&r, (uint16_t)(avail_idx + taken), heads, nb);
+		for (j = 0; j < nb; j++) {
+			const struct rte_mbuf *m = pkts[i + j];
+			uint16_t head = heads[j];
+			uint32_t wrote;
 
-			read_heads(&r, (uint16_t)(avail_idx + taken), heads, nb);
-			for (j = 0; j < nb; j++) {
-				uint16_t head = heads[j];
-				uint32_t wrote;
-
-				m = pkts[i];
-				if (unlikely(head >= c->num))
-					break; /* the general path stops the ring */
-				wrote = rx_one_simple(c, &r, head, m);
-				if (unlikely(wrote == 0))
-					break;
-				put_used(&r, (uint16_t)(used_idx + taken), head, wrote);
-				bytes += m->pkt_len;
-				taken++;
-				i++;
-			}
-			delivered = (uint16_t)(delivered + j);
-			if (j == nb)
-				continue;
+			if (unlikely(head >= c->num))
+				break; /* the general path stops the ring */
+			wrote = rx_one_simple(c, &r, head, m);
+			if (unlikely(wrote == 0))
+				break;
+			put_used(&r, (uint16_t)(used_idx + taken + j), head, wrote);
+			bytes += m->pkt_len;
 		}
+		i = (uint16_t)(i + j);
+		taken = (uint16_t)(taken + j);
+		delivered = (uint16_t)(delivered + j);
+		if (likely(j == nb) && nb != 0)
+			continue;
 		/* General: frame i needs a walk, several buffers, or finds none. */
-		m = pkts[i];
-		first = (uint16_t)(avail_idx + taken);
-		k = take_rx_chains(vq, c, &r, first, (uint16_t)(avail - taken),
-				   (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
-		if (k == 0)
-			break; /* out of guest buffers: the rest of the burst waits */
-		if (k == RX_FRAME_TOO_BIG) {
-			vq_drop(vq, VIRTQ_DROP_TOO_BIG); /* buffer kept for the next frame */
-			i++;
+		step = rx_general(vq, c, &r, pkts[i], (uint16_t)(avail_idx + taken),
+				  (uint16_t)(avail - taken), (uint16_t)(used_idx + taken), &used);
+		if (step == RX_NO_BUF)
+			break; /* the rest of the burst waits */
+		taken = (uint16_t)(taken + used);
+		if (step == RX_RETRY)
 			continue;
+		if (step == RX_DONE) {
+			delivered++;
+			bytes += pkts[i]->pkt_len;
 		}
-		if (k < 0) {
-			/* A bad chain: it and those before it go back unused;
-			 * this frame is tried again with the next buffers. */
-			for (int j = 0; j < -k - 1; j++)
-				put_used(&r, (uint16_t)(used_idx + taken + j), ch[j].id, 0);
-			taken = (uint16_t)(taken - k - 1);
-			continue;
-		}
-		vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
-		for (int j = 0; j < k; j++)
-			put_used(&r, (uint16_t)(used_idx + taken + j), ch[j].id, ch[j].written);
-		taken = (uint16_t)(taken + k);
-		delivered++;
-		bytes += m->pkt_len;
 		i++;
 	}
 	vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += (uint16_t)(n - i);

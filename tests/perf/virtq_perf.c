@@ -189,9 +189,8 @@ main(int argc, char **argv)
 	}
 	cycles = rte_rdtsc() - start;
 	printf("%s %s%s %uB: %" PRIu64 " packets, %.1f cycles/packet, drops rx %" PRIu64 "\n",
-	       packed ? "packed" : "split", mrg ? "mrg" : "nomrg", in_order ? " inorder" : "", frame,
-	       moved,
-	       moved ? (double)cycles / (double)moved : 0.0,
+	       packed ? "packed" : "split", mrg ? "mrg" : "nomrg", in_order ? " inorder" : "",
+	       frame, moved, moved ? (double)cycles / (double)moved : 0.0,
 	       vrx.stats.drops[VIRTQ_DROP_NO_GUEST_BUF]);
 	(void)get16;
 	return moved == iters * BURST ? 0 : 2;

@@ -432,12 +432,14 @@ SplitRing::pop_used(Used *u)
 		auto it = std::find(order_.begin(), order_.end(), (uint16_t)id);
 
 		EXPECT_TRUE(id < num_ && it != order_.end())
-			<< "IN_ORDER: used id " << id << " at slot " << slot << " is not outstanding";
+			<< "IN_ORDER: used id " << id << " at slot " << slot
+			<< " is not outstanding";
 		if (id < num_ && it != order_.end()) {
 			uint16_t batch = (uint16_t)(it - order_.begin() + 1);
 
 			EXPECT_LE(batch, (uint16_t)(published - last_used_))
-				<< "IN_ORDER: a batch of " << batch << " buffers ends past used->idx";
+				<< "IN_ORDER: a batch of " << batch
+				<< " buffers ends past used->idx";
 			batch_last_ = (int)id;
 			batch_len_ = ring[2 * slot + 1];
 			batch_slot_ = slot;
