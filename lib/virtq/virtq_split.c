@@ -8,8 +8,16 @@
  * Poll mode: we ask the guest not to kick (used->flags NO_NOTIFY, or an
  * avail_event it never crosses with EVENT_IDX) and never re-enable kicks, so
  * no kick can be missed. Used entries of a burst are published with one
- * release store of used->idx; the guest is called once per burst if it
- * asked (flags or used_event, after a full barrier).
+ * release store of used->idx (and logged as one range); the guest is called
+ * once per burst if it asked (flags or used_event, after a full barrier).
+ *
+ * Bursts: the avail entries of up to SPLIT_BATCH buffers are copied once
+ * into a private array (each checked against the ring size before use) and
+ * their descriptors prefetched; frames of the common shape (one descriptor)
+ * then go through without touching the general walk. With IN_ORDER, a TX
+ * burst is returned with one used entry, the id of its last buffer, and
+ * used->idx advanced by the burst (virtio 1.2 §2.7.9, DP-9): every TX used
+ * length is 0, so nothing is lost.
  */
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -84,18 +92,78 @@ need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-/* Publish @p n used entries written from last_used_idx; call if asked. */
+/* Avail entries read (and descriptors prefetched) at once. */
+#define SPLIT_BATCH 32u
+
+/*
+ * Copy the @p n (<= SPLIT_BATCH) avail entries from slot @p first on into
+ * @p heads: each entry is read once; the caller checks each copy against the
+ * ring size before using it. The descriptors are prefetched (masked, so a
+ * bad entry never points the prefetch outside the table).
+ */
+static inline void
+read_heads(const struct split_ring *r, uint16_t first, uint16_t *heads, uint16_t n)
+{
+	uint32_t s = first & r->mask, run = (uint32_t)r->mask + 1 - s;
+	const uint16_t *ring = r->avail->ring;
+
+	if (run > n)
+		run = n;
+	for (uint32_t k = 0; k < run; k++) {
+		uint16_t h = vq_load16(&ring[s + k]);
+
+		heads[k] = h;
+		rte_prefetch0(&r->desc[h & r->mask]);
+	}
+	for (uint32_t k = run; k < n; k++) { /* wrapped to slot 0 */
+		uint16_t h = vq_load16(&ring[k - run]);
+
+		heads[k] = h;
+		rte_prefetch0(&r->desc[h & r->mask]);
+	}
+}
+
+/* Write used entry @p slot (not yet published); logged by publish_used(). */
+static inline void
+put_used(const struct split_ring *r, uint16_t slot, uint32_t id, uint32_t len)
+{
+	struct vq_used_elem e = { .id = id, .len = len };
+
+	/* One 8-byte store: the ring is only 4-byte aligned, hence memcpy. */
+	memcpy(&r->used->ring[slot & r->mask], &e, sizeof(e));
+}
+
+/* Log @p n used entries written from used slot @p first on (two ranges
+ * when they wrap). */
 static void
-publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r,
-	     uint16_t n)
+log_used_entries(const struct virtq_conf *c, const struct split_ring *r, uint16_t first, uint16_t n)
+{
+	uint32_t start = first & r->mask;
+	uint32_t k = n;
+
+	if (start + k > c->num) {
+		vq_log_used(c, 4, (uint64_t)(start + k - c->num) * sizeof(struct vq_used_elem));
+		k = c->num - start;
+	}
+	vq_log_used(c, 4 + (uint64_t)start * sizeof(struct vq_used_elem),
+		    (uint64_t)k * sizeof(struct vq_used_elem));
+}
+
+/* Publish @p n used buffers whose @p written entries were written from
+ * last_used_idx on; call if asked. */
+static void
+publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r, uint16_t n,
+	     uint16_t written)
 {
 	uint16_t old = vq->pos.last_used_idx, new_idx = (uint16_t)(old + n);
 	bool call;
 
 	__atomic_store_n(&r->used->idx, new_idx, __ATOMIC_RELEASE);
 	vq->pos.last_used_idx = new_idx;
-	if (unlikely(c->log_base != NULL))
+	if (unlikely(c->log_base != NULL)) {
+		log_used_entries(c, r, old, written);
 		vq_log_used(c, 2, 2); /* used->idx */
+	}
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (c->features & BIT(VIRTQ_F_EVENT_IDX))
 		call = need_event(vq_load16(&r->avail->ring[c->num]), new_idx, old);
@@ -103,18 +171,6 @@ publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ri
 		call = !(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 	if (call)
 		vq_call(vq, c);
-}
-
-static inline void
-put_used(const struct virtq_conf *c, const struct split_ring *r, uint16_t slot, uint32_t id,
-	 uint32_t len)
-{
-	struct vq_used_elem *e = &r->used->ring[slot & r->mask];
-
-	e->id = id;
-	e->len = len;
-	if (unlikely(c->log_base != NULL))
-		vq_log_used(c, 4 + (uint64_t)(slot & r->mask) * sizeof(*e), sizeof(*e));
 }
 
 /* Check a TX chain's lengths; a drop reason or VQ_OK. */
@@ -130,13 +186,74 @@ tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
 	return VQ_OK;
 }
 
+/*
+ * What rte_pktmbuf_reset() does, for an mbuf straight from its pool
+ * (rte_mempool_get_bulk): such an mbuf already has refcnt 1, nb_segs 1 and
+ * next NULL (rte_mbuf_raw_alloc's contract), so only the rest is written,
+ * right before the mbuf is filled.
+ */
+static __rte_always_inline void
+mbuf_fresh(struct rte_mbuf *m)
+{
+	m->data_off = (uint16_t)RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
+	m->port = RTE_MBUF_PORT_INVALID;
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
+	m->packet_type = 0;
+	m->pkt_len = 0;
+	m->data_len = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->tx_offload = 0;
+}
+
+/* TX chain @p head (< num) into @p *slot's mbuf by the general walk. Out
+ * of line: the burst loop keeps a small frame. @return VQ_OK or a drop
+ * result. */
+static __rte_noinline int
+tx_general(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempool *mp,
+	   uint16_t head, struct rte_mbuf **slot)
+{
+	struct vq_buf b;
+	int ret;
+
+	vq_buf_init(&b);
+	ret = walk(c, r, head, &b);
+	if (ret == VQ_OK)
+		ret = tx_lengths_ok(c, &b);
+	if (ret == VQ_OK && unlikely(!c->enabled))
+		ret = VQ_ERR(VIRTQ_DROP_DISABLED);
+	if (ret == VQ_OK)
+		ret = vq_copy_to_mbuf(c, &b, mp, *slot, slot);
+	return ret;
+}
+
+/* TX chain @p head (< num) into @p *slot's mbuf: fast shape first, else
+ * the general walk. @return VQ_OK or a drop result. */
+static __rte_always_inline int
+tx_one(const struct virtq_conf *c, const struct split_ring *r, struct rte_mempool *mp,
+       uint16_t head, struct rte_mbuf **slot)
+{
+	struct vq_desc d;
+	int ret = VQ_SLOW;
+
+	vq_desc_read(&d, &r->desc[head]);
+	if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE))))
+		ret = vq_tx_simple(c, d.addr, d.len, *slot);
+	if (likely(ret != VQ_SLOW))
+		return ret;
+	return tx_general(c, r, mp, head, slot);
+}
+
 uint16_t
 vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
 		 struct rte_mbuf **pkts, uint16_t n)
 {
+	const bool in_order = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0;
+	const uint16_t avail_idx = vq->pos.last_avail_idx, used_idx = vq->pos.last_used_idx;
+	uint16_t heads[SPLIT_BATCH];
+	uint16_t got = 0, i = 0, count, last = 0;
+	uint64_t bytes = 0;
 	struct split_ring r;
-	struct vq_buf b;
-	uint16_t got = 0, i, count;
 	int avail;
 
 	ring_of(c, &r);
@@ -144,55 +261,50 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	if (avail <= 0)
 		return 0;
 	count = (uint16_t)avail < n ? (uint16_t)avail : n;
-	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, count) != 0)) {
+	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
 		return 0; /* the guest's buffers wait for the next poll */
 	}
-	for (i = 0; i < count; i++) {
-		uint16_t slot = (uint16_t)(vq->pos.last_avail_idx + i);
-		uint16_t head = vq_load16(&r.avail->ring[slot & r.mask]);
-		struct rte_mbuf *m = pkts[got];
-		struct vq_desc d;
-		int ret;
+	while (i < count) {
+		uint16_t nb = (uint16_t)RTE_MIN((unsigned int)(count - i), SPLIT_BATCH);
 
-		if (unlikely(head >= c->num)) {
-			/* An impossible head cannot even be returned: stop here. */
-			vq_break(vq, c, "avail ring entry past the ring size");
-			break;
+		read_heads(&r, (uint16_t)(avail_idx + i), heads, nb);
+		for (uint16_t j = 0; j < nb; j++, i++) {
+			uint16_t head = heads[j];
+			int ret;
+
+			if (unlikely(head >= c->num)) {
+				/* An impossible head cannot even be returned: stop here. */
+				vq_break(vq, c, "avail ring entry past the ring size");
+				goto done;
+			}
+			mbuf_fresh(pkts[got]);
+			ret = tx_one(c, &r, mp, head, &pkts[got]);
+			if (!in_order)
+				put_used(&r, (uint16_t)(used_idx + i), head, 0);
+			last = head;
+			if (unlikely(ret != VQ_OK)) {
+				vq_drop(vq, VQ_REASON(ret));
+				vq_mbuf_recycle(pkts[got]); /* stays for the next chain */
+				continue;
+			}
+			bytes += pkts[got]->pkt_len;
+			got++;
 		}
-		if (i + 1 < count)
-			rte_prefetch0(&r.desc[vq_load16(&r.avail->ring[(slot + 1) & r.mask]) &
-					      r.mask]);
-		vq_desc_read(&d, &r.desc[head]);
-		ret = VQ_SLOW;
-		if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-					VRING_DESC_F_WRITE))))
-			ret = vq_tx_simple(c, d.addr, d.len, m);
-		if (ret == VQ_SLOW) {
-			vq_buf_init(&b);
-			ret = walk(c, &r, head, &b);
-			if (ret == VQ_OK)
-				ret = tx_lengths_ok(c, &b);
-			if (ret == VQ_OK && unlikely(!c->enabled))
-				ret = VQ_ERR(VIRTQ_DROP_DISABLED);
-			if (ret == VQ_OK)
-				ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
-		}
-		put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + i), head, 0);
-		if (unlikely(ret != VQ_OK)) {
-			vq_drop(vq, VQ_REASON(ret));
-			vq_mbuf_recycle(m); /* stays at pkts[got] for the next chain */
-			continue;
-		}
-		vq->stats.bytes += pkts[got]->pkt_len;
-		got++;
 	}
-	/* Give back the mbufs allocated beyond what was delivered. */
-	for (uint16_t k = got; k < count; k++)
-		rte_pktmbuf_free(pkts[k]);
-	vq->pos.last_avail_idx = (uint16_t)(vq->pos.last_avail_idx + i);
-	if (i != 0)
-		publish_used(vq, c, &r, i);
+done:
+	/* Give back the mbufs taken beyond what was delivered: untouched, or
+	 * recycled (one segment again), so they go back as they came. */
+	if (got != count)
+		rte_mempool_put_bulk(mp, (void **)&pkts[got], (unsigned int)(count - got));
+	if (i != 0) {
+		vq->pos.last_avail_idx = (uint16_t)(avail_idx + i);
+		/* IN_ORDER: one entry, the last buffer, stands for all i (len 0). */
+		if (in_order)
+			put_used(&r, used_idx, last, 0);
+		publish_used(vq, c, &r, i, in_order ? 1 : i);
+	}
+	vq->stats.bytes += bytes;
 	vq->stats.packets += got;
 	return got;
 }
@@ -256,80 +368,135 @@ take_rx_chains(struct virtq *vq, const struct virtq_conf *c, const struct split_
 	return nch;
 }
 
+/*
+ * RX fast shape: one plain writable descriptor for the whole frame. The
+ * header size is tested here so that each call below is compiled for a
+ * known size (a fixed-size header write instead of a variable one).
+ * @return the used length, or 0 when the general path must take the frame.
+ */
+static __rte_always_inline uint32_t
+rx_one_simple(const struct virtq_conf *c, const struct split_ring *r, uint16_t head,
+	      const struct rte_mbuf *m)
+{
+	struct vq_desc d;
+
+	vq_desc_read(&d, &r->desc[head]);
+	if (unlikely((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
+		     VRING_DESC_F_WRITE))
+		return 0;
+	if (likely(c->hdr_len == 12))
+		return vq_rx_simple(c, d.addr, d.len, m);
+	return vq_rx_simple(c, d.addr, d.len, m);
+}
+
+/* rx_general() outcomes. */
+enum rx_step {
+	RX_DONE,    /* delivered */
+	RX_DROPPED, /* dropped, the buffers kept for the next frame */
+	RX_RETRY,   /* bad chains returned unused: try the frame again */
+	RX_NO_BUF,  /* not enough guest buffers (or the ring stopped) */
+};
+
+/* Frame @p m by the general path: chains from avail slot @p first on (@p
+ * left available), used entries written from used slot @p slot on, their
+ * count in *nused. Out of line: the burst loop keeps a small frame. */
+static __rte_noinline enum rx_step
+rx_general(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r,
+	   const struct rte_mbuf *m, uint16_t first, uint16_t left, uint16_t slot, uint16_t *nused)
+{
+	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
+	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
+	struct vq_buf b;
+	int k;
+
+	*nused = 0;
+	if (unlikely(!vq_rx_offload_ok(c, m))) {
+		vq_drop(vq, VIRTQ_DROP_OFFLOAD);
+		return RX_DROPPED;
+	}
+	k = take_rx_chains(vq, c, r, first, left, (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
+	if (k == 0)
+		return RX_NO_BUF;
+	if (k == RX_FRAME_TOO_BIG) {
+		vq_drop(vq, VIRTQ_DROP_TOO_BIG);
+		return RX_DROPPED;
+	}
+	if (k < 0) {
+		/* A bad chain: it and those before it go back unused. */
+		for (int j = 0; j < -k - 1; j++)
+			put_used(r, (uint16_t)(slot + j), ch[j].id, 0);
+		*nused = (uint16_t)(-k - 1);
+		return RX_RETRY;
+	}
+	vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
+	for (int j = 0; j < k; j++)
+		put_used(r, (uint16_t)(slot + j), ch[j].id, ch[j].written);
+	*nused = (uint16_t)k;
+	return RX_DONE;
+}
+
 uint16_t
 vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *const *pkts,
 		 uint16_t n)
 {
-	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
-	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
-	uint16_t taken = 0, delivered = 0, i;
+	const uint16_t avail_idx = vq->pos.last_avail_idx, used_idx = vq->pos.last_used_idx;
+	uint16_t heads[SPLIT_BATCH];
+	uint16_t taken = 0, delivered = 0, i = 0;
+	uint64_t bytes = 0;
 	struct split_ring r;
-	struct vq_buf b;
 	int avail;
 
 	ring_of(c, &r);
 	avail = avail_count(vq, c, &r);
 	if (avail < 0)
 		return 0;
-	for (i = 0; i < n; i++) {
-		const struct rte_mbuf *m = pkts[i];
-		uint16_t first = (uint16_t)(vq->pos.last_avail_idx + taken);
-		int k;
+	while (i < n) {
+		uint16_t nb, j, used;
+		enum rx_step step;
 
-		if (likely(taken < avail)) {
-			uint16_t head = vq_load16(&r.avail->ring[first & r.mask]);
-			struct vq_desc d;
-			uint32_t wrote = 0;
+		/* Fast: frames that each fit the one descriptor of a buffer. */
+		nb = (uint16_t)RTE_MIN((unsigned int)(n - i), SPLIT_BATCH);
+		if (nb > avail - taken)
+			nb = (uint16_t)(avail - taken);
+		read_heads(&r, (uint16_t)(avail_idx + taken), heads, nb);
+		for (j = 0; j < nb; j++) {
+			const struct rte_mbuf *m = pkts[i + j];
+			uint16_t head = heads[j];
+			uint32_t wrote;
 
-			if (likely(head < c->num)) {
-				vq_desc_read(&d, &r.desc[head]);
-				if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-						VRING_DESC_F_WRITE)) == VRING_DESC_F_WRITE)
-					wrote = vq_rx_simple(c, d.addr, d.len, m);
-			}
-			if (likely(wrote != 0)) {
-				put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + taken), head,
-					 wrote);
-				taken++;
-				delivered++;
-				vq->stats.bytes += m->pkt_len;
-				continue;
-			}
+			if (unlikely(head >= c->num))
+				break; /* the general path stops the ring */
+			wrote = rx_one_simple(c, &r, head, m);
+			if (unlikely(wrote == 0))
+				break;
+			put_used(&r, (uint16_t)(used_idx + taken + j), head, wrote);
+			bytes += m->pkt_len;
 		}
-		if (unlikely(!vq_rx_offload_ok(c, m))) {
-			vq_drop(vq, VIRTQ_DROP_OFFLOAD);
+		i = (uint16_t)(i + j);
+		taken = (uint16_t)(taken + j);
+		delivered = (uint16_t)(delivered + j);
+		if (likely(j == nb) && nb != 0)
 			continue;
-		}
-		k = take_rx_chains(vq, c, &r, first, (uint16_t)(avail - taken),
-				   (uint64_t)c->hdr_len + m->pkt_len, &b, ch, mrg);
-		if (k == 0)
-			break; /* out of guest buffers: the rest of the burst waits */
-		if (k == RX_FRAME_TOO_BIG) {
-			vq_drop(vq, VIRTQ_DROP_TOO_BIG); /* buffer kept for the next frame */
+		/* General: frame i needs a walk, several buffers, or finds none. */
+		step = rx_general(vq, c, &r, pkts[i], (uint16_t)(avail_idx + taken),
+				  (uint16_t)(avail - taken), (uint16_t)(used_idx + taken), &used);
+		if (step == RX_NO_BUF)
+			break; /* the rest of the burst waits */
+		taken = (uint16_t)(taken + used);
+		if (step == RX_RETRY)
 			continue;
+		if (step == RX_DONE) {
+			delivered++;
+			bytes += pkts[i]->pkt_len;
 		}
-		if (k < 0) {
-			/* A bad chain: it and those before it go back unused. */
-			for (int j = 0; j < -k - 1; j++)
-				put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + taken + j),
-					 ch[j].id, 0);
-			taken = (uint16_t)(taken - k - 1);
-			i--; /* retry this frame with the next buffers */
-			continue;
-		}
-		vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
-		for (int j = 0; j < k; j++)
-			put_used(c, &r, (uint16_t)(vq->pos.last_used_idx + taken + j), ch[j].id,
-				 ch[j].written);
-		taken = (uint16_t)(taken + k);
-		delivered++;
-		vq->stats.bytes += m->pkt_len;
+		i++;
 	}
 	vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += (uint16_t)(n - i);
 	if (taken != 0) {
-		vq->pos.last_avail_idx = (uint16_t)(vq->pos.last_avail_idx + taken);
-		publish_used(vq, c, &r, taken);
+		vq->pos.last_avail_idx = (uint16_t)(avail_idx + taken);
+		publish_used(vq, c, &r, taken, taken);
 	}
+	vq->stats.bytes += bytes;
 	vq->stats.packets += delivered;
 	return delivered;
 }

@@ -6,7 +6,9 @@
  * instructions; rdtsc gives cycles on a quiet core). Not a test: it
  * asserts nothing about time; it only checks that packets went through.
  *
- *   virtq_perf [split|packed] [mrg|nomrg] [frame bytes] [iterations]
+ *   virtq_perf [split|packed] [mrg|nomrg] [frame bytes] [iterations] [inorder]
+ *
+ * inorder negotiates IN_ORDER, as DPDK's virtio-user does by default.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +62,8 @@ get16(uint32_t off)
 }
 
 static void
-conf_init(struct virtq_conf *c, const struct guest_mem_table *t, bool packed, bool mrg, bool tx,
-	  uint32_t d, uint32_t a, uint32_t u)
+conf_init(struct virtq_conf *c, const struct guest_mem_table *t, bool packed, bool mrg,
+	  bool in_order, bool tx, uint32_t d, uint32_t a, uint32_t u)
 {
 	memset(c, 0, sizeof(*c));
 	c->num = NUM;
@@ -70,7 +72,8 @@ conf_init(struct virtq_conf *c, const struct guest_mem_table *t, bool packed, bo
 	c->tx = tx;
 	c->hdr_len = 12;
 	c->features = (1ULL << VIRTQ_F_VERSION_1) | (mrg ? 1ULL << VIRTQ_F_MRG_RXBUF : 0) |
-		      (packed ? 1ULL << VIRTQ_F_RING_PACKED : 0);
+		      (packed ? 1ULL << VIRTQ_F_RING_PACKED : 0) |
+		      (in_order ? 1ULL << VIRTQ_F_IN_ORDER : 0);
 	c->ring.split.desc = g_mem + d;
 	c->ring.split.avail = g_mem + a;
 	c->ring.split.used = g_mem + u;
@@ -139,6 +142,7 @@ main(int argc, char **argv)
 	bool mrg = !(argc > 2 && strcmp(argv[2], "nomrg") == 0);
 	uint32_t frame = argc > 3 ? (uint32_t)atoi(argv[3]) : 64;
 	uint64_t iters = argc > 4 ? strtoull(argv[4], NULL, 10) : 200000;
+	bool in_order = argc > 5 && strcmp(argv[5], "inorder") == 0;
 	struct guest_mem_region reg;
 	struct guest_mem_table *t;
 	struct virtq_conf ctx, crx;
@@ -160,8 +164,8 @@ main(int argc, char **argv)
 	g_mem = reg.host;
 	memset(&vtx, 0, sizeof(vtx));
 	memset(&vrx, 0, sizeof(vrx));
-	conf_init(&ctx, t, packed, mrg, true, TX_DESC, TX_AVAIL, TX_USED);
-	conf_init(&crx, t, packed, mrg, false, RX_DESC, RX_AVAIL, RX_USED);
+	conf_init(&ctx, t, packed, mrg, in_order, true, TX_DESC, TX_AVAIL, TX_USED);
+	conf_init(&crx, t, packed, mrg, in_order, false, RX_DESC, RX_AVAIL, RX_USED);
 	vtx.pos.avail_wrap = vtx.pos.used_wrap = true;
 	vrx.pos.avail_wrap = vrx.pos.used_wrap = true;
 	if (!packed)
@@ -184,9 +188,9 @@ main(int argc, char **argv)
 		rte_pktmbuf_free_bulk(pkts, n);
 	}
 	cycles = rte_rdtsc() - start;
-	printf("%s %s %uB: %" PRIu64 " packets, %.1f cycles/packet, drops rx %" PRIu64 "\n",
-	       packed ? "packed" : "split", mrg ? "mrg" : "nomrg", frame, moved,
-	       moved ? (double)cycles / (double)moved : 0.0,
+	printf("%s %s%s %uB: %" PRIu64 " packets, %.1f cycles/packet, drops rx %" PRIu64 "\n",
+	       packed ? "packed" : "split", mrg ? "mrg" : "nomrg", in_order ? " inorder" : "",
+	       frame, moved, moved ? (double)cycles / (double)moved : 0.0,
 	       vrx.stats.drops[VIRTQ_DROP_NO_GUEST_BUF]);
 	(void)get16;
 	return moved == iters * BURST ? 0 : 2;

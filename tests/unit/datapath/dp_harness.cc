@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -388,6 +389,8 @@ SplitRing::push_avail(uint16_t head)
 {
 	avail_[2 + (avail_idx_ % num_)] = head;
 	avail_idx_++;
+	if (in_order_)
+		order_.push_back(head);
 	__atomic_store_n(const_cast<uint16_t *>(&avail_[1]), avail_idx_, __ATOMIC_RELEASE);
 }
 
@@ -417,16 +420,45 @@ bool
 SplitRing::pop_used(Used *u)
 {
 	const volatile uint32_t *ring;
+	uint16_t published = used_idx();
 
-	if (last_used_ == used_idx())
+	if (last_used_ == published)
 		return false;
 	ring = reinterpret_cast<const volatile uint32_t *>(
 		reinterpret_cast<volatile uint8_t *>(const_cast<uint16_t *>(used_)) + 4);
-	u->slot = (uint16_t)(last_used_ % num_);
-	u->id = (uint16_t)ring[2 * u->slot];
-	u->len = ring[2 * u->slot + 1];
+	if (in_order_ && batch_last_ < 0 && !order_.empty()) {
+		uint16_t slot = (uint16_t)(last_used_ % num_);
+		uint32_t id = ring[2 * slot];
+		auto it = std::find(order_.begin(), order_.end(), (uint16_t)id);
+
+		EXPECT_TRUE(id < num_ && it != order_.end())
+			<< "IN_ORDER: used id " << id << " at slot " << slot
+			<< " is not outstanding";
+		if (id < num_ && it != order_.end()) {
+			uint16_t batch = (uint16_t)(it - order_.begin() + 1);
+
+			EXPECT_LE(batch, (uint16_t)(published - last_used_))
+				<< "IN_ORDER: a batch of " << batch
+				<< " buffers ends past used->idx";
+			batch_last_ = (int)id;
+			batch_len_ = ring[2 * slot + 1];
+			batch_slot_ = slot;
+		}
+	}
+	if (batch_last_ >= 0) {
+		u->id = order_.front();
+		order_.pop_front();
+		u->slot = batch_slot_;
+		u->len = u->id == batch_last_ ? batch_len_ : 0;
+		if (u->id == batch_last_)
+			batch_last_ = -1;
+	} else {
+		u->slot = (uint16_t)(last_used_ % num_);
+		u->id = (uint16_t)ring[2 * u->slot];
+		u->len = ring[2 * u->slot + 1];
+		EXPECT_LT(ring[2 * u->slot], num_) << "used id out of range";
+	}
 	u->flags = 0;
-	EXPECT_LT(ring[2 * u->slot], num_) << "used id out of range";
 	last_used_++;
 	auto it = chains_.find(u->id);
 	if (it != chains_.end()) {

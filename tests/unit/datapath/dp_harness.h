@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -206,6 +207,14 @@ public:
 	void set_indices(uint16_t avail, uint16_t used);
 	/* Bytes of the desc table and avail ring (must never change on RX). */
 	std::vector<uint8_t> driver_area() const;
+	/* Read the used ring as an IN_ORDER driver does (virtio 1.2 §2.7.9): a
+	 * used entry may stand for a batch, every outstanding buffer up to the
+	 * one it names; the next entry is then read past the batch. pop_used()
+	 * returns each buffer of a batch in avail order, the named one with the
+	 * entry's len, the others with len 0 and the batch entry's slot. The
+	 * entry must name an outstanding buffer and the batch must fit in what
+	 * used->idx published. Set before posting. */
+	void set_in_order(bool on) { in_order_ = on; }
 
 private:
 	RawDesc *desc_;
@@ -215,6 +224,11 @@ private:
 	uint16_t avail_idx_ = 0, last_used_ = 0;
 	std::vector<uint16_t> free_;
 	std::map<uint16_t, std::vector<uint16_t>> chains_; /* head -> descriptors */
+	bool in_order_ = false;
+	std::deque<uint16_t> order_; /* in-order mode: heads made available, not yet used */
+	int batch_last_ = -1;        /* in-order mode: head that ends the current batch */
+	uint32_t batch_len_ = 0;
+	uint16_t batch_slot_ = 0;
 };
 
 class PackedRing : public Ring {

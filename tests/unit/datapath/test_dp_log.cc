@@ -287,4 +287,68 @@ TEST_P(Log, LOG5_LogSizedForHalfOfGuestRam)
 
 INSTANTIATE_TEST_SUITE_P(Rings, Log, ::testing::Bool(), ring_kind);
 
+class LogSplit : public DpTest {};
+
+/* The used entries of a burst are logged as one range, in two pieces when
+ * the burst wraps around the end of the ring (LOG-3). The used ring is
+ * logged at a GPA where used->idx ends a page, so slot 0 has a page of its
+ * own. */
+TEST_F(LogSplit, LOG3_UsedEntriesAcrossTheRingEnd)
+{
+	Guest g;
+	SplitRing r(g, 1024);
+	Backend be(g, r, false, bit(VIRTQ_F_VERSION_1));
+	GuardedLog log(g.region_end(2) / PAGE / 8);
+	const uint64_t V = 3 * MiB - 4; /* the used ring's GPA for the log */
+	std::vector<std::vector<uint8_t>> frames;
+	std::set<uint64_t> want = pages_of(V + 2, 2);
+
+	r.set_indices(1020, 1020);
+	be.vq.pos.last_avail_idx = be.vq.pos.last_used_idx = 1020;
+	enable_log(be, r, log, true, V);
+	for (int i = 0; i < 8; i++) {
+		Desc d;
+		d.addr = 5 * MiB + 2 * PAGE * i;
+		d.len = 2048;
+		d.flags = F_WRITE;
+		r.post({ d });
+		frames.push_back(pattern(100, i));
+		auto p = pages_of(d.addr, 12 + 100);
+		want.insert(p.begin(), p.end());
+	}
+	ASSERT_EQ(be.rx(frames), 8u);
+	for (unsigned k = 0; k < 8; k++)
+		want.insert((V + 4 + 8ULL * ((1020 + k) % 1024)) / PAGE);
+	EXPECT_EQ(want.count(V / PAGE + 1), 1u) << "slot 0 is on a page of its own";
+	EXPECT_EQ(log.pages(), want);
+	EXPECT_EQ(r.drain_used().size(), 8u);
+}
+
+/* IN_ORDER TX: the one used entry of a burst is logged, and only it (the
+ * slots behind it are not written); without IN_ORDER every entry is. */
+TEST_F(LogSplit, LOG3_InOrderTxBurstLogsItsEntry)
+{
+	for (bool in_order : { false, true }) {
+		Guest g;
+		SplitRing r(g, 1024);
+		Backend be(g, r, true,
+			   bit(VIRTQ_F_VERSION_1) | (in_order ? bit(VIRTQ_F_IN_ORDER) : 0));
+		GuardedLog log(g.region_end(2) / PAGE / 8);
+		/* Start 8 entries before the second page boundary of the used
+		 * ring: the burst's entries cover two pages, its first one not. */
+		uint64_t u = r.used_gpa(), boundary = (u / PAGE + 2) * PAGE;
+		uint16_t first = (uint16_t)((boundary - (u + 4)) / 8 - 8);
+
+		r.set_indices(first, first);
+		be.vq.pos.last_avail_idx = be.vq.pos.last_used_idx = first;
+		enable_log(be, r, log, true);
+		for (int i = 0; i < 40; i++)
+			post_tx(r, pattern(60, i));
+		ASSERT_EQ(be.tx(32).size(), 32u);
+		ASSERT_NE(used_pages(r, first, 1), used_pages(r, first, 32));
+		EXPECT_EQ(log.pages(), used_pages(r, first, in_order ? 1 : 32))
+			<< "in_order " << in_order;
+	}
+}
+
 } // namespace

@@ -87,6 +87,45 @@ TEST_F(DpTest, DP1_ExactlyNAvailableIsFine)
 	EXPECT_EQ(r.used_idx(), 16u);
 }
 
+/*
+ * A burst whose avail entries run past the end of the avail ring reads the
+ * rest from slot 0 (the datapath copies a burst's entries at once). The
+ * ring starts filled with impossible heads, so an entry read from the wrong
+ * slot stops the ring instead of passing unnoticed.
+ */
+TEST_F(DpTest, DP1_BurstAcrossAvailRingEnd)
+{
+	for (bool tx : { true, false }) {
+		Guest g;
+		SplitRing r(g, 64);
+		Backend be(g, r, tx, bit(VIRTQ_F_VERSION_1));
+		std::vector<std::vector<uint8_t>> frames;
+		std::vector<uint16_t> ids;
+
+		g.fill(r.avail_gpa() + 4, 0xEE, 2 * 64);
+		r.set_indices(40, 40);
+		be.vq.pos.last_avail_idx = be.vq.pos.last_used_idx = 40;
+		for (int i = 0; i < 40; i++) {
+			frames.push_back(pattern(60 + i, i));
+			ids.push_back(tx ? post_tx(r, frames.back())
+					 : r.post(g.rx_buffers({ 2048 })));
+		}
+		if (tx) {
+			EXPECT_EQ(be.tx(40), frames);
+		} else {
+			EXPECT_EQ(be.rx(frames), 40u);
+		}
+		EXPECT_FALSE(be.vq.broken) << "tx " << tx;
+		auto u = r.drain_used();
+		ASSERT_EQ(u.size(), 40u);
+		for (size_t i = 0; i < u.size(); i++) {
+			EXPECT_EQ(u[i].id, ids[i]) << "tx " << tx << " buffer " << i;
+			EXPECT_EQ(u[i].slot, (uint16_t)((40 + i) % 64));
+			EXPECT_EQ(u[i].len, tx ? 0u : 12u + frames[i].size());
+		}
+	}
+}
+
 TEST_F(DpTest, DP1_AvailIndexPastRingSizeOnRx)
 {
 	Guest g;

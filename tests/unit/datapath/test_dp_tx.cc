@@ -6,6 +6,9 @@
  */
 #include "dp_harness.h"
 
+#include <cstring>
+#include <utility>
+
 using namespace dp;
 
 namespace {
@@ -302,5 +305,148 @@ TEST_P(Tx, NoMbufLeavesChainsForLater)
 }
 
 INSTANTIATE_TEST_SUITE_P(Rings, Tx, ::testing::Bool(), ring_kind);
+
+/* Split TX with IN_ORDER: what the guest finds in the used ring. */
+class TxInOrder : public DpTest {
+protected:
+	static constexpr uint32_t UNTOUCHED = 0xEEEEEEEE;
+
+	/* The raw used entry at @p slot: id, len. */
+	static std::pair<uint32_t, uint32_t> entry(Guest &g, SplitRing &r, uint16_t slot)
+	{
+		std::vector<uint8_t> b = g.read(r.used_gpa() + 4 + 8ULL * slot, 8);
+		uint32_t v[2];
+
+		memcpy(v, b.data(), 8);
+		return { v[0], v[1] };
+	}
+};
+
+/*
+ * DP-9: a TX burst is returned with one used entry, at the slot where the
+ * burst starts, naming the last buffer of the burst (len 0), with used->idx
+ * advanced by the whole burst; the entries behind it are not written. A
+ * dropped chain inside the burst is part of it. An IN_ORDER driver that
+ * reads the ring that way gets every buffer back in order.
+ */
+TEST_F(TxInOrder, DP9_OneUsedEntryPerBurst)
+{
+	Guest g;
+	SplitRing r(g, 64);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1) | bit(VIRTQ_F_IN_ORDER));
+	std::vector<uint16_t> ids;
+	std::vector<std::vector<uint8_t>> sent;
+	std::vector<Used> back; /* what the driver got back, in order */
+
+	r.set_in_order(true);
+	g.fill(r.used_gpa() + 4, 0xEE, 8 * 64);
+	auto post = [&](int k) {
+		for (int i = 0; i < k; i++) {
+			size_t n = ids.size();
+			/* Every 5th frame is a runt (dropped, still returned). */
+			std::vector<uint8_t> p = pattern(n % 5 == 4 ? 10 : 60 + n, (uint32_t)n);
+			ids.push_back(post_tx(r, p));
+			if (n % 5 != 4)
+				sent.push_back(p);
+		}
+	};
+	auto expect_burst = [&](uint16_t first, uint16_t count, const char *what) {
+		EXPECT_EQ(r.used_idx(), (uint16_t)(first + count)) << what;
+		auto e = entry(g, r, first % 64);
+		EXPECT_EQ(e.first, ids[first + count - 1u]) << what << ": the last buffer";
+		EXPECT_EQ(e.second, 0u) << what;
+		for (uint16_t k = 1; k < count; k++) {
+			auto x = entry(g, r, (uint16_t)((first + k) % 64));
+			EXPECT_EQ(x.first, UNTOUCHED) << what << ": slot " << (first + k) % 64;
+			EXPECT_EQ(x.second, UNTOUCHED) << what << ": slot " << (first + k) % 64;
+		}
+		EXPECT_EQ(be.calls(), 1u) << what << ": one call per burst";
+		auto u = r.drain_used();
+		EXPECT_EQ(u.size(), count) << what;
+		back.insert(back.end(), u.begin(), u.end());
+	};
+
+	post(8);
+	auto out = be.tx(32);
+	ASSERT_EQ(out.size(), 7u);
+	EXPECT_EQ(out, std::vector<std::vector<uint8_t>>(sent.begin(), sent.begin() + 7));
+	EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_SHORT), 1u);
+	expect_burst(0, 8, "burst of 8 with a runt");
+
+	/* A burst cut short by n: the entry names the last buffer taken. */
+	post(5);
+	EXPECT_EQ(be.tx(3).size(), 2u); /* the second is a runt */
+	expect_burst(8, 3, "3 of 5");
+	EXPECT_EQ(be.tx(32).size(), 2u);
+	expect_burst(11, 2, "the 2 left");
+
+	/* Bursts across the end of the ring (slot 63 to 0). */
+	post(48);
+	EXPECT_EQ(be.tx(32).size(), 25u);
+	expect_burst(13, 32, "32");
+	g.fill(r.used_gpa() + 4, 0xEE, 8 * 64);
+	post(10);
+	EXPECT_EQ(be.tx(32).size(), 21u);
+	expect_burst(45, 26, "across the ring end");
+
+	/* The driver's view: every buffer back once, in order, len 0. */
+	ASSERT_EQ(back.size(), ids.size());
+	for (size_t i = 0; i < back.size(); i++) {
+		EXPECT_EQ(back[i].id, ids[i]) << "buffer " << i;
+		EXPECT_EQ(back[i].len, 0u);
+	}
+	EXPECT_EQ(be.vq.stats.packets, sent.size());
+	EXPECT_FALSE(be.vq.broken);
+}
+
+/* Without IN_ORDER every buffer gets its own entry (DP-5). */
+TEST_F(TxInOrder, DP5_WithoutInOrderOneEntryPerBuffer)
+{
+	Guest g;
+	SplitRing r(g, 64);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	g.fill(r.used_gpa() + 4, 0xEE, 8 * 64);
+	for (int i = 0; i < 6; i++)
+		ids.push_back(post_tx(r, pattern(i == 2 ? 10 : 100, i)));
+	EXPECT_EQ(be.tx(32).size(), 5u);
+	EXPECT_EQ(r.used_idx(), 6u);
+	for (uint16_t k = 0; k < 6; k++) {
+		auto e = entry(g, r, k);
+		EXPECT_EQ(e.first, ids[k]) << "slot " << k;
+		EXPECT_EQ(e.second, 0u) << "slot " << k;
+	}
+}
+
+/*
+ * DP-9 with a hostile ring (SEC-3): an avail entry past the ring size in
+ * the middle of a burst stops the ring there; the buffers before it are
+ * returned as one entry naming the last good one, and nothing names the
+ * bad entry.
+ */
+TEST_F(TxInOrder, DP9_SEC3_BadHeadMidBurst)
+{
+	Guest g;
+	SplitRing r(g, 64);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1) | bit(VIRTQ_F_IN_ORDER));
+	std::vector<uint16_t> ids;
+
+	g.fill(r.used_gpa() + 4, 0xEE, 8 * 64);
+	for (int i = 0; i < 3; i++)
+		ids.push_back(post_tx(r, pattern(80, i)));
+	r.push_avail(64);
+	post_tx(r, pattern(80, 9));
+	EXPECT_EQ(be.tx(32).size(), 3u);
+	EXPECT_TRUE(be.vq.broken);
+	EXPECT_EQ(be.errs(), 1u);
+	EXPECT_EQ(r.used_idx(), 3u);
+	auto e = entry(g, r, 0);
+	EXPECT_EQ(e.first, ids[2]);
+	EXPECT_EQ(e.second, 0u);
+	for (uint16_t k = 1; k < 5; k++)
+		EXPECT_EQ(entry(g, r, k).first, UNTOUCHED) << "slot " << k;
+	EXPECT_TRUE(be.tx(32).empty()) << "a stopped ring stays stopped";
+}
 
 } // namespace
