@@ -149,8 +149,8 @@ timer_fired(void *arg, int fd, uint32_t events)
 	t->cb(t->arg); /* may delete t */
 }
 
-struct evloop_timer *
-evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_cb cb, void *arg)
+static struct evloop_timer *
+timer_new(struct evloop *loop, uint64_t ms, bool periodic, evloop_timer_cb cb, void *arg)
 {
 	struct evloop_timer *t = calloc(1, sizeof(*t));
 	struct itimerspec its = { 0 };
@@ -166,6 +166,8 @@ evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_cb cb, void *arg
 		ms = 1;
 	its.it_value.tv_sec = (time_t)(ms / 1000);
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (periodic)
+		its.it_interval = its.it_value;
 	t->cb = cb;
 	t->arg = arg;
 	t->w = evloop_watch_add(loop, t->tfd, EVLOOP_IN, timer_fired, t);
@@ -176,6 +178,18 @@ evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_cb cb, void *arg
 		return NULL;
 	}
 	return t;
+}
+
+struct evloop_timer *
+evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_cb cb, void *arg)
+{
+	return timer_new(loop, ms, false, cb, arg);
+}
+
+struct evloop_timer *
+evloop_timer_every(struct evloop *loop, uint64_t ms, evloop_timer_cb cb, void *arg)
+{
+	return timer_new(loop, ms, true, cb, arg);
 }
 
 void

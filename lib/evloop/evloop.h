@@ -49,6 +49,13 @@ void evloop_watch_del(struct evloop_watch *w);
 struct evloop_timer *evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_cb cb,
 				      void *arg);
 
+/**
+ * Create a timer firing every @p ms milliseconds until deleted (a tick that
+ * fell behind fires once). @return NULL on failure.
+ */
+struct evloop_timer *evloop_timer_every(struct evloop *loop, uint64_t ms, evloop_timer_cb cb,
+					void *arg);
+
 /** Cancel and free a timer. Safe inside any callback. NULL is ignored. */
 void evloop_timer_del(struct evloop_timer *t);
 

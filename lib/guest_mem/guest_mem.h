@@ -17,6 +17,15 @@
  * A table is immutable once built. The control plane builds a new one aside
  * and swaps it in (lib/virtq handover); regions are unmapped only after no
  * lcore can still use them.
+ *
+ * SIGBUS containment (SEC-10): a front-end can shrink the file behind a
+ * region after we mapped it, and any later access to the pages past the new
+ * end raises SIGBUS. Every mapping made here is entered in a fixed registry
+ * that a SIGBUS handler searches; the handler replaces the faulting mapping
+ * with zero pages, marks it faulted and lets the access retry. The owner
+ * polls guest_mem_region_faulted() and drops the peer. Faults outside the
+ * registry go to the previous handler (or the default action), so real bugs
+ * still crash. Details and the ordering rules are in guest_mem.c.
  */
 
 #include <stdbool.h>
@@ -38,6 +47,7 @@ struct guest_mem_region {
 	size_t map_len;     /**< length of the mmap */
 	uint32_t dups;      /**< further ADD_MEM_REG of the same region: control-thread
 			     *   bookkeeping, the one field changed in a live table */
+	uint32_t guard;     /**< SIGBUS registry entry + 1 (0: none), see guest_mem_guard_add() */
 };
 
 /** An immutable, sorted set of regions. */
@@ -60,8 +70,56 @@ struct guest_mem_table {
 int guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t size,
 			 uint64_t uva, uint64_t mmap_offset, char *err, size_t errlen);
 
-/** Unmap a region mapped by guest_mem_region_map(). */
+/** Unmap a region mapped by guest_mem_region_map() (and drop its guard). */
 void guest_mem_region_unmap(struct guest_mem_region *r);
+
+/**
+ * True once an access to the region raised SIGBUS (its file was truncated
+ * under the mapping) and the handler replaced its pages with zeros. Stays
+ * true until the region is unmapped. Any thread; lock-free.
+ */
+bool guest_mem_region_faulted(const struct guest_mem_region *r);
+
+/**
+ * Registry entries for SIGBUS containment: one per live mapping of a file a
+ * peer controls. Enough for every port's memory slots and dirty log with
+ * tables in flight (checked where the limits are, in lib/vhost_ctrl); the
+ * array is address space only, touched as far as it is used.
+ */
+#define GUEST_MEM_GUARD_SLOTS (1u << 18)
+
+/**
+ * Install the SIGBUS handler, once per process (later calls return the
+ * first result). guest_mem_region_map() calls it; owners call it early so
+ * a failure shows at start-up. The previous SIGBUS action is kept and
+ * called for every fault outside a registered mapping.
+ * @return 0 or -errno.
+ */
+int guest_mem_sigbus_init(void);
+
+/**
+ * Register [start, start+len), a MAP_SHARED mapping of a peer's file, for
+ * containment. Regions mapped by guest_mem_region_map() are registered
+ * already; this is for other mappings (the dirty log).
+ * @return the guard handle (> 0), or -ENOSPC when the registry is full.
+ */
+int guest_mem_guard_add(void *start, size_t len);
+
+/**
+ * Remove a guard before munmap() of its mapping (never after: see
+ * guest_mem.c). Waits while a handler is replacing the pages. A handle of
+ * 0, or one whose entry no longer holds @p start, is ignored.
+ */
+void guest_mem_guard_del(uint32_t guard, const void *start);
+
+/** True if the guarded mapping at @p start faulted (as guest_mem_region_faulted()). */
+bool guest_mem_guard_faulted(uint32_t guard, const void *start);
+
+/** SIGBUS faults contained so far in this process. */
+uint64_t guest_mem_sigbus_count(void);
+
+/** Registry entries in use (live mappings), for tests and statistics. */
+unsigned int guest_mem_guard_count(void);
 
 /**
  * Build a table from @p n mapped regions (copied). Rejects overlapping

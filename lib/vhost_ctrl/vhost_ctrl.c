@@ -11,15 +11,53 @@
 
 #include "vhost_ctrl_priv.h"
 
+/*
+ * SIGBUS containment (SEC-10): the handler in lib/guest_mem only swaps the
+ * truncated mapping for zero pages and counts it; it cannot take a port
+ * down. This tick notices a new count and drops the ports whose memory
+ * faulted. Polling a counter keeps the handler free of fds that this thread
+ * could close under it.
+ */
+static void
+fault_tick(void *arg)
+{
+	struct vhost_ctrl *ctrl = arg;
+	uint64_t n = guest_mem_sigbus_count();
+
+	if (n == ctrl->faults_seen)
+		return;
+	/* Read before the scan: a fault during the scan is seen next tick. */
+	ctrl->faults_seen = n;
+	for (unsigned int i = 0; i < VHOST_CTRL_MAX_PORTS; i++)
+		if (ctrl->ports[i] != NULL)
+			vhost_mem_check_faults(ctrl->ports[i]);
+}
+
 struct vhost_ctrl *
 vhost_ctrl_create(struct rte_rcu_qsbr *qsbr, const struct vhost_ctrl_ops *ops, void *ops_ctx)
 {
 	struct vhost_ctrl *ctrl = calloc(1, sizeof(*ctrl));
+	int ret;
 
 	if (ctrl == NULL)
 		return NULL;
+	/* At start-up, so a failure shows before any front-end connects
+	 * (guest_mem_region_map() would refuse every region). */
+	ret = guest_mem_sigbus_init();
+	if (ret != 0) {
+		VUS_CTRL_LOG(ERR, "cannot install the SIGBUS handler: %s\n", strerror(-ret));
+		free(ctrl);
+		return NULL;
+	}
 	ctrl->loop = evloop_create();
 	if (ctrl->loop == NULL) {
+		free(ctrl);
+		return NULL;
+	}
+	ctrl->faults_seen = guest_mem_sigbus_count();
+	ctrl->fault_t = evloop_timer_every(ctrl->loop, VHOST_FAULT_POLL_MS, fault_tick, ctrl);
+	if (ctrl->fault_t == NULL) {
+		evloop_destroy(ctrl->loop);
 		free(ctrl);
 		return NULL;
 	}
@@ -46,6 +84,7 @@ vhost_ctrl_destroy(struct vhost_ctrl *ctrl)
 	for (unsigned int i = 0; i < VHOST_CTRL_MAX_PORTS; i++)
 		if (ctrl->ports[i] != NULL)
 			port_free(ctrl->ports[i]);
+	evloop_timer_del(ctrl->fault_t);
 	evloop_destroy(ctrl->loop);
 	free(ctrl);
 }

@@ -29,6 +29,18 @@
 #define VHOST_RETRY_MAX_MS 2000u
 /* Size of the pending-reply buffer: one reply at a time (reads pause while it drains). */
 #define VHOST_TXBUF_SIZE 1024u
+/* How often the control thread looks for guest memory the SIGBUS handler
+ * contained (SEC-10). The region reads zeros meanwhile, so this only bounds
+ * how long a truncating front-end stays connected. */
+#define VHOST_FAULT_POLL_MS 100u
+
+/* Every mapping of a front-end's file has a SIGBUS guard entry (lib/guest_mem):
+ * each port's memory slots, the table regions a SET_MEM_TABLE maps before
+ * the old table goes, and the old and new dirty log. A full registry would
+ * let one port's front-end deny memory to every other port. */
+_Static_assert(GUEST_MEM_GUARD_SLOTS >= VHOST_CTRL_MAX_PORTS * (VHOST_CTRL_MAX_MEM_SLOTS +
+								VHOST_MSG_MAX_TABLE_REGIONS + 2),
+	       "SIGBUS registry smaller than the mappings the control plane may hold");
 
 /* Control-side state of one ring. */
 struct vhost_ring {
@@ -60,6 +72,7 @@ struct vhost_dev {
 	struct guest_mem_table *mem;
 	void *log_map;
 	size_t log_map_len;
+	uint32_t log_guard; /* SIGBUS guard of log_map */
 	uint8_t *log_base;
 	uint64_t log_size;
 	struct vhost_ring *rings; /* port->nrings entries */
@@ -108,6 +121,8 @@ struct vhost_ctrl {
 	struct vhost_ctrl_ops ops;
 	void *ops_ctx;
 	struct vhost_port *ports[VHOST_CTRL_MAX_PORTS];
+	struct evloop_timer *fault_t; /* VHOST_FAULT_POLL_MS tick */
+	uint64_t faults_seen;         /* guest_mem_sigbus_count() at the last look */
 };
 
 /* Log a fault of this port: always to last_error, to the log rate-limited. */
@@ -137,6 +152,10 @@ uint64_t vhost_dev_offered_protocol(const struct vhost_port *port);
 bool vhost_dev_has_protocol(const struct vhost_port *port, unsigned int bit);
 void vhost_defer_close(struct vhost_port *port, int fd);
 void vhost_replace_fd(struct vhost_port *port, int *slot, int fd);
+
+/* vhost_handlers_mem.c */
+/* Drop the connection if SIGBUS hit the port's guest memory or dirty log. */
+void vhost_mem_check_faults(struct vhost_port *port);
 
 /* vhost_ring.c */
 int vhost_rings_refresh(struct vhost_port *port, struct guest_mem_table *old_mem);

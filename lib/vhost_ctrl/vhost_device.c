@@ -112,8 +112,11 @@ vhost_replace_fd(struct vhost_port *port, int *slot, int fd)
 static void
 unmap_log(struct vhost_dev *dev)
 {
-	if (dev->log_map != NULL)
+	if (dev->log_map != NULL) {
+		guest_mem_guard_del(dev->log_guard, dev->log_map); /* before munmap */
 		munmap(dev->log_map, dev->log_map_len);
+	}
+	dev->log_guard = 0;
 	dev->log_map = NULL;
 	dev->log_base = NULL;
 	dev->log_map_len = 0;

@@ -8,6 +8,11 @@
  * waits for the datapath to let go of the old table and only then unmaps
  * what the new table does not use (MEM-5). A failed request leaves the old
  * table in place and unmaps whatever it had mapped.
+ *
+ * Every mapping of a front-end's file (regions and the dirty log) carries a
+ * SIGBUS guard (lib/guest_mem, SEC-10): if the front-end truncates the file
+ * later, an access past the end reads zeros instead of killing the switch,
+ * and vhost_mem_check_faults() disconnects the port.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -192,8 +197,10 @@ vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
 	uint64_t size = msg->payload.log.mmap_size, off = msg->payload.log.mmap_offset;
 	void *old_map = dev->log_map;
 	size_t old_len = dev->log_map_len;
+	uint32_t old_guard = dev->log_guard;
 	struct stat st;
 	void *map;
+	int guard;
 
 	if (size == 0 || off + size < off || off + size > SIZE_MAX) {
 		vhost_port_fault(port, "SET_LOG_BASE size 0x%" PRIx64 " offset 0x%" PRIx64
@@ -211,13 +218,23 @@ vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
 		vhost_port_fault(port, "SET_LOG_BASE: mmap failed: %s", strerror(errno));
 		return -errno;
 	}
+	/* The datapath writes the log: a truncated log file must not kill us. */
+	guard = guest_mem_guard_add(map, (size_t)(off + size));
+	if (guard < 0) {
+		munmap(map, (size_t)(off + size));
+		vhost_port_fault(port, "SET_LOG_BASE: no SIGBUS guard entry left");
+		return guard;
+	}
+	dev->log_guard = (uint32_t)guard;
 	dev->log_map = map;
 	dev->log_map_len = (size_t)(off + size);
 	dev->log_base = (uint8_t *)map + off;
 	dev->log_size = size;
 	vhost_rings_refresh(port, NULL);
-	if (old_map != NULL)
+	if (old_map != NULL) {
+		guest_mem_guard_del(old_guard, old_map); /* before munmap: lib/guest_mem */
 		munmap(old_map, old_len);
+	}
 	PORT_LOG(port, INFO, "dirty log: %" PRIu64 " bytes", size);
 	/* Always answered; echo the description (LOG-2). */
 	reply->log = msg->payload.log;
@@ -234,4 +251,32 @@ vhost_handle_set_log_fd(struct vhost_port *port, struct vhost_msg *msg,
 	port->dev.log_fd = msg->fds[0];
 	msg->fds[0] = -1;
 	return 0;
+}
+
+void
+vhost_mem_check_faults(struct vhost_port *port)
+{
+	const struct guest_mem_table *mem = port->dev.mem;
+	char why[sizeof(port->last_error)];
+
+	why[0] = '\0';
+	for (unsigned int i = 0; mem != NULL && i < mem->n; i++) {
+		if (guest_mem_region_faulted(&mem->r[i])) {
+			snprintf(why, sizeof(why),
+				 "guest memory region %u (gpa 0x%" PRIx64
+				 ") truncated by the front-end: SIGBUS contained, disconnecting",
+				 i, mem->r[i].gpa);
+			break;
+		}
+	}
+	if (why[0] == '\0' && port->dev.log_map != NULL &&
+	    guest_mem_guard_faulted(port->dev.log_guard, port->dev.log_map))
+		snprintf(why, sizeof(why),
+			 "dirty log truncated by the front-end: SIGBUS contained, disconnecting");
+	if (why[0] == '\0')
+		return;
+	/* The region reads zeros until the reset below unmaps it, so nothing
+	 * the datapath does with it meanwhile reaches another port. */
+	vhost_port_fault(port, "%s", why);
+	vhost_conn_drop(port, NULL);
 }
