@@ -313,7 +313,7 @@ _vus_cleanup_body() {
             _pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
         done
     fi
-    for pid in "${VUS_ALL_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    for pid in "${VUS_ALL_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "$VUS_PREFIX" ]; then
         rm -rf /dev/hugepages/"$VUS_PREFIX"* /var/run/dpdk/"$VUS_PREFIX"* 2>/dev/null
     fi
