@@ -778,4 +778,19 @@ DpTest::TearDown()
 	EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool_size) << "mbufs leaked";
 }
 
+void
+expect_returned(Ring &r, const std::vector<uint16_t> &ids)
+{
+	std::vector<Used> u = r.drain_used();
+
+	ASSERT_EQ(u.size(), ids.size());
+	for (size_t i = 0; i < u.size(); i++) {
+		EXPECT_EQ(u[i].id, ids[i]) << "used element " << i;
+		EXPECT_EQ(u[i].len, 0u) << "TX buffers are returned with len 0, element " << i;
+		if (r.packed()) {
+			EXPECT_FALSE(u[i].flags & F_WRITE) << "nothing was written, element " << i;
+		}
+	}
+}
+
 } // namespace dp

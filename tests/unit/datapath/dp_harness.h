@@ -336,6 +336,10 @@ post_tx(Ring &r, const std::vector<uint8_t> &payload, const std::vector<uint32_t
 	return r.post(r.guest().tx_layout(bytes, frags, region));
 }
 
+/* Every used element of a TX ring has len 0, names the chains @p ids in
+ * order and (packed) carries no WRITE flag: the buffers came back unwritten. */
+void expect_returned(Ring &r, const std::vector<uint16_t> &ids);
+
 /* num_buffers of an RX header. */
 inline uint16_t num_buffers(const std::vector<uint8_t> &hdr)
 {

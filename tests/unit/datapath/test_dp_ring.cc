@@ -15,18 +15,6 @@ namespace {
 
 class RingLevel : public RingTest {};
 
-void
-expect_returned(Ring &r, const std::vector<uint16_t> &ids)
-{
-	std::vector<Used> u = r.drain_used();
-
-	ASSERT_EQ(u.size(), ids.size());
-	for (size_t i = 0; i < u.size(); i++) {
-		EXPECT_EQ(u[i].id, ids[i]) << "used element " << i;
-		EXPECT_EQ(u[i].len, 0u);
-	}
-}
-
 std::vector<uint8_t>
 hdr_plus(const std::vector<uint8_t> &p)
 {

@@ -28,18 +28,6 @@ hdr_plus(const std::vector<uint8_t> &p, unsigned hdr_len = 12)
 	return b;
 }
 
-void
-expect_returned(Ring &r, const std::vector<uint16_t> &ids)
-{
-	std::vector<Used> u = r.drain_used();
-
-	ASSERT_EQ(u.size(), ids.size());
-	for (size_t i = 0; i < u.size(); i++) {
-		EXPECT_EQ(u[i].id, ids[i]) << "used element " << i;
-		EXPECT_EQ(u[i].len, 0u) << "used element " << i;
-	}
-}
-
 Desc
 wdesc(uint64_t addr, uint32_t len)
 {

@@ -15,22 +15,6 @@ namespace {
 
 class Tx : public RingTest {};
 
-/* Every used element of a TX ring has len 0 and names a posted chain. */
-void
-expect_returned(Ring &r, const std::vector<uint16_t> &ids)
-{
-	std::vector<Used> u = r.drain_used();
-
-	ASSERT_EQ(u.size(), ids.size());
-	for (size_t i = 0; i < u.size(); i++) {
-		EXPECT_EQ(u[i].id, ids[i]) << "used element " << i;
-		EXPECT_EQ(u[i].len, 0u) << "TX buffers are returned with len 0";
-		if (r.packed()) {
-			EXPECT_FALSE(u[i].flags & F_WRITE) << "nothing was written";
-		}
-	}
-}
-
 TEST_P(Tx, DP4_VNET2_LayoutsForwardIdentically)
 {
 	Guest g;
