@@ -213,6 +213,7 @@ print_stats(struct vus_app *app)
 {
 	const struct fwd_ports *ports = fwd_ports_get(app->rt);
 	struct fwd_switch_stats ss;
+	struct fdb_stats fs;
 
 	for (uint16_t i = 0; ports != NULL && i < ports->n; i++) {
 		struct vus_port *p = ports->by_id[ports->list[i]];
@@ -227,6 +228,10 @@ print_stats(struct vus_app *app)
 			print_vhost_queues(p);
 	}
 	fdb_iterate(fwd_switch_fdb(app->sw), print_fdb_entry, NULL);
+	fdb_stats_get(fwd_switch_fdb(app->sw), &fs);
+	printf("fdb-stats: lookups %" PRIu64 " missed %" PRIu64 " cache-hits %" PRIu64
+	       " learn-requests %" PRIu64 " learn-cache-hits %" PRIu64 "\n", fs.lookups,
+	       fs.lookup_misses, fs.cache_hits, fs.learn_requests, fs.learn_cache_hits);
 	fwd_switch_stats_get(app->sw, &ss);
 	printf("switch: unicast %" PRIu64 " flooded %" PRIu64 " drop-vlan %" PRIu64
 	       " drop-same-port %" PRIu64 "\n", ss.unicast, ss.flooded, ss.drop_vlan,

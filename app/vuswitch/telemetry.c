@@ -622,6 +622,12 @@ tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "aged", dump.stats.aged);
 	rte_tel_data_add_dict_u64(d, "removed", dump.stats.removed);
 	rte_tel_data_add_dict_u64(d, "learn_full", dump.stats.learn_full);
+	rte_tel_data_add_dict_u64(d, "lookups", dump.stats.lookups);
+	rte_tel_data_add_dict_u64(d, "lookup_misses", dump.stats.lookup_misses);
+	rte_tel_data_add_dict_u64(d, "lookup_cache_hits", dump.stats.cache_hits);
+	rte_tel_data_add_dict_u64(d, "learn_requests", dump.stats.learn_requests);
+	rte_tel_data_add_dict_u64(d, "learn_drops", dump.stats.learn_drops);
+	rte_tel_data_add_dict_u64(d, "learn_cache_hits", dump.stats.learn_cache_hits);
 	rte_tel_data_add_dict_u64(d, "matching", dump.n);
 	rte_tel_data_add_dict_u64(d, "listed", RTE_MIN(dump.n, (unsigned int)TEL_FDB_MAX));
 	table = new_dict();

@@ -15,62 +15,8 @@
 #include <rte_ring_elem.h>
 
 #include "fdb.h"
+#include "fdb_priv.h"
 #include "vus_log.h"
-
-/* Entry flags. Only the control thread writes them. */
-#define FDB_F_USED 0x1u   /* the position holds a key */
-#define FDB_F_STATIC 0x2u /* never aged, never moved by learning */
-
-/*
- * Per key position. The datapath reads port/flags and stores last_seen; the
- * control thread writes everything. 8 bytes, so a cache line covers 8
- * positions and the aging pass reads the array sequentially.
- */
-struct fdb_entry {
-	uint16_t port;
-	uint16_t flags;
-	uint32_t last_seen; /* seconds of the fdb clock */
-};
-
-/* A learn request, lcore -> control thread (12 bytes, a ring element). */
-struct fdb_req {
-	struct fdb_key key;
-	uint16_t port;
-	uint16_t pad;
-};
-
-/* Counters one lcore writes; a line of its own to avoid false sharing. */
-struct fdb_lcore_stats {
-	uint64_t lookups;
-	uint64_t lookup_misses;
-	uint64_t learn_requests;
-	uint64_t learn_drops;
-} __rte_cache_aligned;
-
-struct fdb {
-	/* Read by the datapath, written only at creation. */
-	struct rte_hash *h;
-	struct fdb_entry *ent;
-	struct rte_ring *learn;
-	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
-	fdb_clock_fn now_ms;
-	void *clock_arg;
-
-	/* Control thread only, away from the line the datapath reads. */
-	struct rte_rcu_qsbr *qsbr __rte_cache_aligned;
-	uint32_t nb_pos;        /* positions the hash can return */
-	uint32_t max_entries;
-	uint32_t entries;
-	uint32_t static_entries;
-	uint32_t aging_s;       /* 0: aging off */
-	uint32_t last_age_s;    /* time of the last aging pass */
-	uint64_t learned;
-	uint64_t moves;
-	uint64_t aged;
-	uint64_t learn_full;
-	uint64_t removed;
-};
-
 
 _Static_assert(sizeof(struct fdb_key) == 8, "fdb_key must be 8 bytes without padding");
 _Static_assert(sizeof(struct fdb_req) % 4 == 0, "ring elements are multiples of 4 bytes");
@@ -125,30 +71,6 @@ fdb_now_ms(const struct fdb *fdb)
 /* ---------------------------------------------------------------------------
  * Datapath
  */
-
-/*
- * Counters of the calling thread. EAL lcores and registered threads own a
- * slot and add without atomics; anything else shares the last slot.
- */
-static inline struct fdb_lcore_stats *
-my_stats(struct fdb *fdb, bool *shared)
-{
-	unsigned int id = rte_lcore_id();
-
-	*shared = unlikely(id >= RTE_MAX_LCORE);
-	return &fdb->lstats[*shared ? RTE_MAX_LCORE : id];
-}
-
-/* Single writer per slot: a relaxed load and store, no locked instruction.
- * The atomics only keep fdb_stats_get()'s concurrent reads well defined. */
-static inline void
-stat_add(uint64_t *c, uint64_t v, bool shared)
-{
-	if (likely(!shared))
-		__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-	else
-		__atomic_fetch_add(c, v, __ATOMIC_RELAXED);
-}
 
 static inline void
 key_ptrs(const struct fdb_key *keys, unsigned int n, const void **kp)
@@ -223,17 +145,20 @@ req_add(struct fdb_req *req, unsigned int nreq, const struct fdb_key *k, uint16_
 
 /*
  * True if the entry at @p pos already says "key on port" (or is static):
- * then refresh last_seen at most once a second and ask nothing.
+ * then refresh last_seen at most once a second and ask nothing. *here
+ * tells whether the entry names this very port.
  */
 static inline bool
-known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s)
+known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s, bool *here)
 {
 	struct fdb_entry *e = &fdb->ent[pos];
 	uint16_t fl = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+	uint16_t ep = __atomic_load_n(&e->port, __ATOMIC_RELAXED);
 
+	*here = (fl & FDB_F_USED) && ep == port;
 	if (fl & FDB_F_STATIC)
 		return true;
-	if (unlikely(!(fl & FDB_F_USED)) || __atomic_load_n(&e->port, __ATOMIC_RELAXED) != port)
+	if (unlikely(!*here))
 		return false;
 	if (unlikely(age_s(now_s, __atomic_load_n(&e->last_seen, __ATOMIC_RELAXED)) > 0))
 		__atomic_store_n(&e->last_seen, now_s, __ATOMIC_RELAXED);
@@ -241,8 +166,8 @@ known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s)
 }
 
 int
-fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *ports, unsigned int n,
-	       uint64_t now)
+fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *ports,
+		    unsigned int n, uint64_t now, uint64_t *here_mask)
 {
 	const void *kp[FDB_BULK_MAX];
 	int32_t pos[FDB_BULK_MAX];
@@ -250,19 +175,26 @@ fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *port
 	struct fdb_lcore_stats *st;
 	uint32_t now_s = ms_to_s(now);
 	unsigned int i, nreq = 0, enq;
+	uint64_t mask = 0;
 	bool shared;
 
+	*here_mask = 0;
 	if (unlikely(n == 0 || n > FDB_BULK_MAX))
 		return n == 0 ? 0 : -EINVAL;
 	key_ptrs(keys, n, kp);
 	rte_hash_lookup_bulk(fdb->h, kp, n, pos);
 	for (i = 0; i < n; i++) {
+		bool here;
+
 		if (unlikely(!learnable(&keys[i], ports[i])))
 			continue;
-		if (likely(pos[i] >= 0) && likely(known_here(fdb, pos[i], ports[i], now_s)))
+		if (likely(pos[i] >= 0) && likely(known_here(fdb, pos[i], ports[i], now_s, &here))) {
+			mask |= (uint64_t)here << i;
 			continue;
+		}
 		nreq = req_add(req, nreq, &keys[i], ports[i]);
 	}
+	*here_mask = mask;
 	if (likely(nreq == 0))
 		return 0;
 
@@ -272,6 +204,15 @@ fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *port
 	if (unlikely(enq != nreq))
 		stat_add(&st->learn_drops, nreq - enq, shared);
 	return (int)enq;
+}
+
+int
+fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *ports, unsigned int n,
+	       uint64_t now)
+{
+	uint64_t here;
+
+	return fdb_learn_bulk_here(fdb, keys, ports, n, now, &here);
 }
 
 /* ---------------------------------------------------------------------------
@@ -320,6 +261,7 @@ del_key(struct fdb *fdb, const struct fdb_key *key)
 		fdb->static_entries--;
 	entry_clear(fdb, pos);
 	fdb->entries--;
+	fdb->changed = true;
 	if (fdb->qsbr == NULL)
 		rte_hash_free_key_with_position(fdb->h, pos);
 	return 0;
@@ -373,6 +315,21 @@ set_port(struct fdb *fdb, const struct fdb_key *key, int32_t pos, uint16_t port,
 {
 	rte_hash_add_key_data(fdb->h, key, port_to_data(port));
 	entry_set(fdb, pos, port, flags, now_s);
+	fdb->changed = true;
+}
+
+/*
+ * After a control call: if it deleted or moved a key, bump the generation
+ * so that every per-lcore cache forgets what it remembered. Release: a
+ * cache that sees the new generation also sees the changed table.
+ */
+static void
+gen_publish(struct fdb *fdb)
+{
+	if (!fdb->changed)
+		return;
+	fdb->changed = false;
+	__atomic_fetch_add(&fdb->gen, 1, __ATOMIC_RELEASE);
 }
 
 /* Apply one learn request. @return 1 if the table changed. */
@@ -461,6 +418,7 @@ fdb_process(struct fdb *fdb, uint64_t now)
 		fdb->last_age_s = now_s;
 		changed += age_pass(fdb, now_s);
 	}
+	gen_publish(fdb);
 	return changed;
 }
 
@@ -488,6 +446,7 @@ fdb_add_static(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac,
 	if (!(fdb->ent[pos].flags & FDB_F_STATIC))
 		fdb->static_entries++;
 	set_port(fdb, &key, pos, port, flags, now_s);
+	gen_publish(fdb);
 	return 0;
 }
 
@@ -503,6 +462,7 @@ fdb_del(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac)
 	ret = del_key(fdb, &key);
 	if (ret == 0)
 		fdb->removed++;
+	gen_publish(fdb);
 	return ret;
 }
 
@@ -541,15 +501,24 @@ on_port(const struct fdb_entry *e, uint16_t port)
 unsigned int
 fdb_flush(struct fdb *fdb)
 {
+	unsigned int n;
+
 	drain(fdb, 0, DRAIN_ALL, true);
-	return remove_if(fdb, is_dynamic, 0);
+	n = remove_if(fdb, is_dynamic, 0);
+	gen_publish(fdb);
+	return n;
 }
 
 unsigned int
 fdb_flush_port(struct fdb *fdb, uint16_t port)
 {
+	unsigned int n;
+
+	/* The drain may move keys too: one publish covers both. */
 	drain(fdb, ms_to_s(fdb_now_ms(fdb)), port, false);
-	return remove_if(fdb, on_port, port);
+	n = remove_if(fdb, on_port, port);
+	gen_publish(fdb);
+	return n;
 }
 
 int
@@ -604,6 +573,8 @@ fdb_stats_get(struct fdb *fdb, struct fdb_stats *st)
 		st->lookup_misses += __atomic_load_n(&l->lookup_misses, __ATOMIC_RELAXED);
 		st->learn_requests += __atomic_load_n(&l->learn_requests, __ATOMIC_RELAXED);
 		st->learn_drops += __atomic_load_n(&l->learn_drops, __ATOMIC_RELAXED);
+		st->cache_hits += __atomic_load_n(&l->cache_hits, __ATOMIC_RELAXED);
+		st->learn_cache_hits += __atomic_load_n(&l->learn_cache_hits, __ATOMIC_RELAXED);
 	}
 }
 

@@ -146,10 +146,12 @@ struct fdb_stats {
 	uint64_t aged;           /**< dynamic entries removed by aging */
 	uint64_t learn_full;     /**< learn requests refused: table full */
 	uint64_t removed;        /**< entries removed by del, flush, flush_port */
-	uint64_t lookups;        /**< keys looked up (fdb_lookup_bulk) */
+	uint64_t lookups;        /**< keys looked up (fdb_lookup_bulk, fdb_cache_lookup_bulk) */
 	uint64_t lookup_misses;  /**< of which not found */
+	uint64_t cache_hits;     /**< of which answered by a per-lcore cache (fdb_cache.h) */
 	uint64_t learn_requests; /**< requests queued by fdb_learn_bulk */
 	uint64_t learn_drops;    /**< requests dropped: learn ring full */
+	uint64_t learn_cache_hits; /**< sources a per-lcore cache found known and fresh */
 };
 
 /**

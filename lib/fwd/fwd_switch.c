@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "fdb_cache.h"
 #include "fwd_switch.h"
 
 #define VLAN_BITMAP_WORDS 64
@@ -31,6 +32,7 @@ struct sw_lcore {
 	uint16_t nout[FWD_MAX_PORTS];
 	uint16_t touched[FWD_MAX_PORTS];
 	uint16_t ntouched;
+	struct fdb_cache *cache; /* NULL: straight to the table */
 	struct fwd_switch_stats stats;
 } __rte_cache_aligned;
 
@@ -40,6 +42,7 @@ struct fwd_switch {
 	struct rte_mempool *mp;
 	_Atomic(const struct vlan_table *) vlans;
 	struct sw_lcore *lcores; /* FWD_MAX_LCORES */
+	unsigned int nb_caches;  /* lcores[0..nb_caches) have a cache */
 };
 
 static inline bool
@@ -58,6 +61,15 @@ vlan_default(struct fwd_port_vlan *pv)
 	pv->vlan = FWD_DEFAULT_VLAN;
 }
 
+static void
+caches_free(struct fwd_switch *sw)
+{
+	if (sw->lcores == NULL)
+		return;
+	for (unsigned int l = 0; l < FWD_MAX_LCORES; l++)
+		fdb_cache_free(sw->lcores[l].cache);
+}
+
 struct fwd_switch *
 fwd_switch_create(const struct fdb_params *fdb_params, struct rte_rcu_qsbr *qsbr,
 		  struct rte_mempool *mp)
@@ -72,6 +84,14 @@ fwd_switch_create(const struct fdb_params *fdb_params, struct rte_rcu_qsbr *qsbr
 	sw->fdb = fdb_create(fdb_params);
 	if (sw->lcores == NULL || sw->fdb == NULL)
 		goto fail;
+	/* A forwarding lcore's index is below the EAL's lcore count: one
+	 * table cache each (64 KiB) rather than FWD_MAX_LCORES of them. */
+	sw->nb_caches = RTE_MIN(rte_lcore_count(), (unsigned int)FWD_MAX_LCORES);
+	for (unsigned int l = 0; l < sw->nb_caches; l++) {
+		sw->lcores[l].cache = fdb_cache_create(sw->fdb, 0, fdb_params->socket_id);
+		if (sw->lcores[l].cache == NULL)
+			goto fail;
+	}
 	for (unsigned int p = 0; p < FWD_MAX_PORTS; p++)
 		vlan_default(&vt->port[p]);
 	atomic_init(&sw->vlans, vt);
@@ -80,6 +100,7 @@ fwd_switch_create(const struct fdb_params *fdb_params, struct rte_rcu_qsbr *qsbr
 	return sw;
 fail:
 	if (sw != NULL) {
+		caches_free(sw);
 		fdb_destroy(sw->fdb);
 		rte_free(sw->lcores);
 	}
@@ -93,6 +114,7 @@ fwd_switch_destroy(struct fwd_switch *sw)
 {
 	if (sw == NULL)
 		return;
+	caches_free(sw);
 	fdb_destroy(sw->fdb);
 	rte_free((void *)(uintptr_t)atomic_load(&sw->vlans));
 	rte_free(sw->lcores);
@@ -352,8 +374,13 @@ switch_burst(struct fwd_lcore *lc, const struct fwd_ports *ports, struct vus_por
 	}
 	if (k == 0)
 		return;
-	fdb_learn_bulk(sw->fdb, src, src_port, k, fdb_now_ms(sw->fdb));
-	fdb_lookup_bulk(sw->fdb, dst, k, out, NULL);
+	if (likely(sl->cache != NULL)) {
+		fdb_cache_learn_bulk(sl->cache, src, src_port, k, fdb_now_ms(sw->fdb));
+		fdb_cache_lookup_bulk(sl->cache, dst, k, out);
+	} else {
+		fdb_learn_bulk(sw->fdb, src, src_port, k, fdb_now_ms(sw->fdb));
+		fdb_lookup_bulk(sw->fdb, dst, k, out, NULL);
+	}
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint16_t o = out[i], vlan = (uint16_t)m->vlan_tci;

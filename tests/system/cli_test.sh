@@ -97,6 +97,7 @@ VLAN  MAC address        Port  Type     Age
    1  02:AA:00:00:00:01     0  static   -
 1 entries (1 static) of 65536, aging 30 s
 learned 0 moved 0 aged 0 removed 0 refused (full) 0
+lookups 0 missed 0 (lcore caches 0) learn requests 0 dropped 0 (lcore caches 0)
 vuswitch> quit
 Bye...
 EOF

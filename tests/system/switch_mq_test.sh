@@ -213,6 +213,21 @@ leg_testpmd() {
                 fail "port $p queue $q: testpmd sent $want frames on that queue, vuswitch counted $got"
         done
     done
+    # Every frame received was switched with one destination lookup, and with two hosts
+    # the lcores' table caches answer almost all of them (only the first bursts, before
+    # the hosts are learned, reach the table).
+    local rx0 rx1 fl lookups hits lhits
+    rx0=$(grep -m1 -oE '^port 0 [^:]*: rx-packets [0-9]+' "$vlog" | awk '{print $NF}')
+    rx1=$(grep -m1 -oE '^port 1 [^:]*: rx-packets [0-9]+' "$vlog" | awk '{print $NF}')
+    fl=$(grep -m1 '^fdb-stats:' "$vlog") || fail "no fdb-stats line at vuswitch's exit"
+    lookups=$(awk '{print $3}' <<<"$fl") hits=$(awk '{print $7}' <<<"$fl")
+    lhits=$(awk '{print $11}' <<<"$fl")
+    echo "$fl (port rx: $rx0 + $rx1)"
+    [ "$lookups" -eq $((rx0 + rx1)) ] ||
+        fail "fdb lookups $lookups, but the ports received $((rx0 + rx1)) frames"
+    [ "$hits" -ge $((lookups * 9 / 10)) ] ||
+        fail "lcore caches answered $hits of $lookups lookups (two known hosts: expected >= 90%)"
+    [ "$lhits" -gt 0 ] || fail "the lcore caches never spared the table a known source"
     note "testpmd leg passed"
 }
 
