@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Ports: port add vhost-user|ethdev, port del, set port ... vlan|lcore.
+ * Ports: port add vhost-user|ethdev, port del, set port ... vlan|lcore|rxq.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmdline_parse_num.h>
@@ -159,12 +158,14 @@ struct cmd_set_result {
 	cmdline_fixed_string_t set;
 	cmdline_fixed_string_t port;
 	uint16_t id;
-	cmdline_fixed_string_t what; /* vlan | lcore */
+	cmdline_fixed_string_t what; /* vlan | lcore | rxq */
 	cmdline_fixed_string_t mode; /* access | trunk | lcore id | auto */
 	cmdline_fixed_string_t list;
 	cmdline_fixed_string_t native;
 	uint16_t vlan;
 	uint16_t native_vlan;
+	uint16_t queue;
+	cmdline_fixed_string_t lcore; /* after rxq <queue_id> */
 };
 
 static cmdline_parse_token_string_t cmd_set_set = TOKEN_STRING_INITIALIZER(struct cmd_set_result,
@@ -191,6 +192,12 @@ static cmdline_parse_token_string_t cmd_set_lcore = TOKEN_STRING_INITIALIZER(str
 									     what, "lcore");
 static cmdline_parse_token_string_t cmd_set_lcore_id = TOKEN_STRING_INITIALIZER(
 	struct cmd_set_result, mode, NULL);
+static cmdline_parse_token_string_t cmd_set_rxq = TOKEN_STRING_INITIALIZER(struct cmd_set_result,
+									   what, "rxq");
+static cmdline_parse_token_num_t cmd_set_queue = TOKEN_NUM_INITIALIZER(struct cmd_set_result, queue,
+								       RTE_UINT16);
+static cmdline_parse_token_string_t cmd_set_rxq_lcore = TOKEN_STRING_INITIALIZER(
+	struct cmd_set_result, lcore, "lcore");
 
 #define SET_VLAN_HELP \
 	"set port <port_id> vlan access <vlan> | trunk <list> [native <vlan>]: untagged in " \
@@ -242,22 +249,16 @@ static void
 cmd_set_lcore_parsed(void *parsed, struct cmdline *cl, void *data)
 {
 	struct cmd_set_result *r = parsed;
-	char err[VUS_ERR_LEN], *end;
-	long lcore = -1;
+	char err[VUS_ERR_LEN];
+	int lcore;
 
-	if (strcmp(r->mode, "auto") != 0) {
-		lcore = strtol(r->mode, &end, 10);
-		if (*end != '\0' || end == r->mode || lcore < 0 || lcore >= RTE_MAX_LCORE) {
-			cli_failf("expected an lcore id or auto, got '%s'", r->mode);
-			return;
-		}
-	}
-	if (vus_ops_port_lcore(r->id, (int)lcore, err) != 0)
+	if (vus_lcore_arg_parse(r->mode, &lcore, err) != 0 ||
+	    vus_ops_port_lcore(r->id, lcore, err) != 0)
 		cli_fail(err);
 	else if (lcore < 0)
 		cli_printf("Port %u: queues spread over the lcores\n", r->id);
 	else
-		cli_printf("Port %u: every queue polled by lcore %ld\n", r->id, lcore);
+		cli_printf("Port %u: every queue polled by lcore %d\n", r->id, lcore);
 }
 
 static cmdline_parse_inst_t cmd_set_lcore_inst = {
@@ -268,18 +269,38 @@ static cmdline_parse_inst_t cmd_set_lcore_inst = {
 		    (void *)&cmd_set_lcore, (void *)&cmd_set_lcore_id, NULL },
 };
 
+static void
+cmd_set_rxq_lcore_parsed(void *parsed, struct cmdline *cl, void *data)
+{
+	struct cmd_set_result *r = parsed;
+	char err[VUS_ERR_LEN];
+	int lcore, owner = -EINVAL;
+
+	if (vus_lcore_arg_parse(r->mode, &lcore, err) == 0)
+		owner = vus_ops_port_rxq_lcore(r->id, r->queue, lcore, err);
+	if (owner < 0)
+		cli_fail(err);
+	else if (lcore < 0)
+		cli_printf("Port %u RX queue %u: unpinned, stays on lcore %d until a rebalance\n",
+			   r->id, r->queue, owner);
+	else
+		cli_printf("Port %u RX queue %u: polled by lcore %d\n", r->id, r->queue, owner);
+}
+
+static cmdline_parse_inst_t cmd_set_rxq_lcore_inst = {
+	.f = cmd_set_rxq_lcore_parsed,
+	.help_str = "set port <port_id> rxq <queue_id> lcore <lcore_id>|auto: poll one RX queue "
+		    "from one forwarding lcore (auto: unpin it)",
+	.tokens = { (void *)&cmd_set_set, (void *)&cmd_set_port, (void *)&cmd_set_id,
+		    (void *)&cmd_set_rxq, (void *)&cmd_set_queue, (void *)&cmd_set_rxq_lcore,
+		    (void *)&cmd_set_lcore_id, NULL },
+};
+
 static cmdline_parse_inst_t *const port_cmds[] = {
-	&cmd_add_vhost_plain,
-	&cmd_add_vhost_client,
-	&cmd_add_vhost_queues,
-	&cmd_add_vhost_client_queues,
-	&cmd_add_ethdev_inst,
-	&cmd_del,
-	&cmd_set_vlan_access,
-	&cmd_set_vlan_trunk,
-	&cmd_set_vlan_trunk_native,
-	&cmd_set_lcore_inst,
-	NULL,
+	&cmd_add_vhost_plain,         &cmd_add_vhost_client,   &cmd_add_vhost_queues,
+	&cmd_add_vhost_client_queues, &cmd_add_ethdev_inst,    &cmd_del,
+	&cmd_set_vlan_access,         &cmd_set_vlan_trunk,     &cmd_set_vlan_trunk_native,
+	&cmd_set_lcore_inst,          &cmd_set_rxq_lcore_inst, NULL,
 };
 
 const struct cli_group cli_port_group = {

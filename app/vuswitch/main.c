@@ -262,12 +262,30 @@ apply_vlans(struct vus_app *app)
 	return 0;
 }
 
+/* --rxq-lcore pins of ports that do not exist yet wait for them: say so. */
+static void
+note_rxq_pins(struct vus_app *app)
+{
+	const struct fwd_ports *ports = fwd_ports_get(app->rt);
+
+	for (unsigned int i = 0; i < app->opts.nrxq_pins; i++) {
+		const struct vus_rxq_pin *pin = &app->opts.rxq_pins[i];
+
+		if (ports != NULL && ports->by_id[pin->port] != NULL)
+			continue;
+		VUS_CTRL_LOG(INFO,
+			     "--rxq-lcore %u:%u:%u: no port %u yet (applied if one is added)\n",
+			     pin->port, pin->queue, pin->lcore_id, pin->port);
+	}
+}
+
 static int
 setup(struct vus_app *app)
 {
 	struct fdb_params fp;
 	struct fwd_params rp = { 0 };
 	struct vus_ops_params ops;
+	char err[VUS_ERR_LEN];
 
 	app->qsbr = qsbr_create();
 	app->mp = mempool_create(&app->opts);
@@ -296,9 +314,15 @@ setup(struct vus_app *app)
 	ops.mp = app->mp;
 	ops.ethdev_rxq = app->opts.ethdev_rxq;
 	ops.rebalance_interval_s = app->opts.rebalance_interval;
-	vus_ops_init(&ops);
+	ops.rxq_pins = app->opts.rxq_pins;
+	ops.nb_rxq_pins = app->opts.nrxq_pins;
+	if (vus_ops_init(&ops, err) != 0) {
+		fprintf(stderr, "--rxq-lcore: %s\n", err);
+		return -EINVAL;
+	}
 	if (add_ports(app) != 0)
 		return -1;
+	note_rxq_pins(app);
 	return apply_vlans(app);
 }
 

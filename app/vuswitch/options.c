@@ -38,7 +38,11 @@ vus_options_usage(const char *prog)
 		"  --rebalance-interval S\n"
 		"        every S seconds, move RX queues between lcores by measured load if\n"
 		"        that lowers the busiest lcore's load by more than 25%% (default: never;\n"
-		"        the rebalance command does it on demand)\n",
+		"        the rebalance command does it on demand)\n"
+		"  --rxq-lcore PORT:QUEUE:LCORE[,PORT:QUEUE:LCORE...]\n"
+		"        RX queue QUEUE of port PORT is polled by forwarding lcore LCORE (as\n"
+		"        testpmd's --config); applied when the port is added, now or later;\n"
+		"        a queue the port does not have is not pinned. Repeatable\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS, VUS_DEFAULT_PORTS,
 		VUS_DEFAULT_DIR, fwd_engine_names());
 }
@@ -144,6 +148,58 @@ bad:
 	return -1;
 }
 
+/* One PORT:QUEUE:LCORE at @p s into @p pin. @return what follows it, or NULL. */
+static const char *
+parse_pin(const char *s, struct vus_rxq_pin *pin)
+{
+	static const unsigned long max[3] = { FWD_MAX_PORTS - 1, VHOST_CTRL_MAX_QUEUE_PAIRS - 1,
+					      RTE_MAX_LCORE - 1 };
+	unsigned long v[3];
+	char *end;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		if (*s < '0' || *s > '9')
+			return NULL;
+		v[i] = strtoul(s, &end, 10);
+		if (v[i] > max[i] || (i < 2 && *end != ':'))
+			return NULL;
+		s = i < 2 ? end + 1 : end;
+	}
+	pin->port = (uint16_t)v[0];
+	pin->queue = (uint16_t)v[1];
+	pin->lcore_id = (unsigned int)v[2];
+	return s;
+}
+
+/* PORT:QUEUE:LCORE[,PORT:QUEUE:LCORE...]; nothing is kept from a bad list. */
+static int
+parse_rxq_lcore(struct vus_options *o, const char *arg)
+{
+	unsigned int n = o->nrxq_pins;
+	const char *s = arg;
+
+	for (;;) {
+		if (n == VUS_MAX_RXQ_PINS) {
+			fprintf(stderr, "--rxq-lcore: more than %u pins\n", VUS_MAX_RXQ_PINS);
+			return -1;
+		}
+		s = parse_pin(s, &o->rxq_pins[n]);
+		if (s == NULL || (*s != ',' && *s != '\0')) {
+			fprintf(stderr,
+				"--rxq-lcore: expected PORT:QUEUE:LCORE[,PORT:QUEUE:LCORE...] "
+				"(port 0..%u, queue 0..%u, lcore 0..%u), got '%s'\n",
+				FWD_MAX_PORTS - 1, VHOST_CTRL_MAX_QUEUE_PAIRS - 1,
+				RTE_MAX_LCORE - 1, arg);
+			return -1;
+		}
+		n++;
+		if (*s++ == '\0')
+			break;
+	}
+	o->nrxq_pins = n;
+	return 0;
+}
+
 /* Seconds, 1..3600, for option @p name. */
 static int
 parse_seconds(const char *name, const char *arg, unsigned int *out)
@@ -185,6 +241,7 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		{ "cmdline-file", required_argument, NULL, 'c' },
 		{ "stats-period", required_argument, NULL, 's' },
 		{ "rebalance-interval", required_argument, NULL, 'R' },
+		{ "rxq-lcore", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,6 +297,10 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 				return -1;
 			break;
 		}
+		case 'L':
+			if (parse_rxq_lcore(o, optarg) != 0)
+				return -1;
+			break;
 		case 'h':
 		default:
 			vus_options_usage(argv[0]);

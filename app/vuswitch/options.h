@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "vhost_ctrl.h"
+#include "vus_ops.h"
 
 #define VUS_MAX_CLI_PORTS 64
 
@@ -28,6 +29,9 @@ struct vus_options {
 	unsigned int stats_period; /**< --stats-period: seconds between stats lines, 0: none */
 	const char *cmdline_file;  /**< --cmdline-file: commands to run at start */
 	unsigned int rebalance_interval; /**< --rebalance-interval: seconds, 0: never */
+	/** --rxq-lcore pins, in the order given; applied as their ports are added. */
+	struct vus_rxq_pin rxq_pins[VUS_MAX_RXQ_PINS];
+	unsigned int nrxq_pins;
 };
 
 /** Directory and ports of the built-in default. */

@@ -712,6 +712,42 @@ tel_port_del(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+#define RXQ_LCORE_USAGE "usage: /vuswitch/port/rxq_lcore,<port_id>,<queue_id>,<lcore_id>|auto"
+
+static int
+tel_port_rxq_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char buf[64], err[VUS_ERR_LEN], *save = NULL, *port, *queue, *lcore, *end;
+	unsigned long q;
+	uint16_t id;
+	int lc, owner;
+
+	if (params == NULL || strlen(params) >= sizeof(buf))
+		return tel_error(d, RXQ_LCORE_USAGE);
+	snprintf(buf, sizeof(buf), "%s", params);
+	port = strtok_r(buf, ",", &save);
+	queue = strtok_r(NULL, ",", &save);
+	lcore = strtok_r(NULL, ",", &save);
+	if (port == NULL || queue == NULL || lcore == NULL || strtok_r(NULL, ",", &save) != NULL)
+		return tel_error(d, RXQ_LCORE_USAGE);
+	if (!param_id(port, &id, d, RXQ_LCORE_USAGE))
+		return 0;
+	q = strtoul(queue, &end, 10);
+	if (queue[0] < '0' || queue[0] > '9' || *end != '\0' || q > UINT16_MAX)
+		return tel_error(d, "expected a queue id, got '%s'", queue);
+	if (vus_lcore_arg_parse(lcore, &lc, err) != 0)
+		return tel_error(d, "%s", err);
+	owner = vus_ops_port_rxq_lcore(id, (uint16_t)q, lc, err);
+	if (owner < 0)
+		return tel_error(d, "%s", err);
+	tel_ok(d);
+	rte_tel_data_add_dict_int(d, "port", id);
+	rte_tel_data_add_dict_int(d, "queue", (int)q);
+	dict_flag(d, "pinned", lc >= 0);
+	rte_tel_data_add_dict_int(d, "lcore", owner);
+	return 0;
+}
+
 static int
 tel_fdb_flush(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -797,6 +833,8 @@ static const struct {
 	{ "/vuswitch/fwd", tel_fwd, "Engine, running, totals. No parameters" },
 	{ "/vuswitch/port/add", tel_port_add, "CHANGES: add vhost-user,<path>.. or ethdev,<args>" },
 	{ "/vuswitch/port/del", tel_port_del, "CHANGES: remove a port. Parameter: port id" },
+	{ "/vuswitch/port/rxq_lcore", tel_port_rxq_lcore,
+	  "CHANGES: pin an RX queue. Param: port,queue,lcore|auto" },
 	{ "/vuswitch/fdb/flush", tel_fdb_flush, "CHANGES: remove learned entries. No params" },
 	{ "/vuswitch/fwd/start", tel_fwd_start,
 	  "CHANGES: start forwarding. Param: [tx_first[=n]]" },

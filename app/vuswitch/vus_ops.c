@@ -86,14 +86,38 @@ ops_call(int (*fn)(void *), void *arg, char *err)
 	return ret;
 }
 
+/* Index of the forwarding lcore with EAL id @p lcore_id, or -1. */
+static int
+lcore_index(int lcore_id)
+{
+	for (unsigned int i = 0; i < fwd_nb_lcores(g_ops.p.rt); i++)
+		if ((int)fwd_lcore_get(g_ops.p.rt, i)->lcore_id == lcore_id)
+			return (int)i;
+	return -1;
+}
+
 int
-vus_ops_init(const struct vus_ops_params *p)
+vus_ops_init(const struct vus_ops_params *p, char *err)
 {
 	memset(&g_ops, 0, sizeof(g_ops));
 	g_ops.p = *p;
 	g_ops.aging_s = FDB_DEFAULT_AGING_S;
 	atomic_init(&g_ops.closing, false);
 	atomic_init(&g_ops.inflight, 0);
+	if (p->nb_rxq_pins > VUS_MAX_RXQ_PINS)
+		return ops_fail(err, -EINVAL, "more than %u RX queue pins", VUS_MAX_RXQ_PINS);
+	for (unsigned int i = 0; i < p->nb_rxq_pins; i++) {
+		const struct vus_rxq_pin *pin = &p->rxq_pins[i];
+
+		if (lcore_index((int)pin->lcore_id) < 0)
+			return ops_fail(err, -EINVAL,
+					"%u:%u:%u: lcore %u is not a forwarding lcore "
+					"(an EAL worker lcore)",
+					pin->port, pin->queue, pin->lcore_id, pin->lcore_id);
+		g_ops.rxq_pins[i] = *pin;
+	}
+	g_ops.nb_rxq_pins = p->nb_rxq_pins;
+	g_ops.p.rxq_pins = g_ops.rxq_pins;
 	return 0;
 }
 
@@ -497,6 +521,39 @@ vus_ops_port_clear(int id, char *err)
 
 /* --- adding and removing ports ----------------------------------------------------------- */
 
+/*
+ * The standing pins (--rxq-lcore) of new port @p id, in the order given. A
+ * pin of a queue the port does not have never applies; one that fails
+ * (no memory) leaves the queue where it was put.
+ */
+static void
+rxq_pins_apply(uint16_t id, const struct vus_port *p)
+{
+	for (unsigned int i = 0; i < g_ops.nb_rxq_pins; i++) {
+		const struct vus_rxq_pin *pin = &g_ops.rxq_pins[i];
+		int idx = lcore_index((int)pin->lcore_id);
+		int ret;
+
+		if (pin->port != id)
+			continue;
+		if (pin->queue >= p->nb_queues) {
+			VUS_CTRL_LOG(
+				INFO,
+				"port %u: has %u RX queue(s), --rxq-lcore %u:%u:%u not applied\n",
+				id, p->nb_queues, pin->port, pin->queue, pin->lcore_id);
+			continue;
+		}
+		ret = idx < 0 ? -EINVAL : fwd_queue_pin(g_ops.p.rt, id, pin->queue, (uint16_t)idx);
+		if (ret != 0)
+			VUS_CTRL_LOG(WARNING, "port %u: RX queue %u not pinned to lcore %u: %s\n",
+				     id, pin->queue, pin->lcore_id, strerror(-ret));
+		else
+			VUS_CTRL_LOG(INFO,
+				     "port %u: RX queue %u pinned to lcore %u (--rxq-lcore)\n", id,
+				     pin->queue, pin->lcore_id);
+	}
+}
+
 /* Enter a port the runtime accepted into the registry. */
 static int
 registry_add(struct vus_port *p, int id, enum vus_port_kind kind, struct virtq_stats *qbase)
@@ -550,6 +607,7 @@ do_add_vhost(void *arg)
 	g_ops.ports[id].vhost_id = (unsigned int)vid;
 	VUS_CTRL_LOG(INFO, "port %d: vhost-user %s%s added\n", id, a->path,
 		     a->client ? " (client)" : "");
+	rxq_pins_apply((uint16_t)id, p);
 	return id;
 }
 
@@ -585,6 +643,7 @@ attach_ethdev(uint16_t eth, const char *devargs, char *err)
 	g_ops.ports[id].eth_port = eth;
 	g_ops.ports[id].eth_txq = ntx;
 	snprintf(g_ops.ports[id].devargs, sizeof(g_ops.ports[id].devargs), "%s", devargs);
+	rxq_pins_apply((uint16_t)id, p);
 	return id;
 }
 
@@ -718,6 +777,7 @@ struct vlan_args {
 	uint16_t vlan; /* access VLAN or trunk native */
 	uint64_t allowed[64];
 	int lcore_id;
+	int queue; /* lcore: one RX queue, or -1 for all */
 	char *err;
 };
 
@@ -762,22 +822,61 @@ vus_ops_port_vlan_trunk(uint16_t id, const char *list, uint16_t native, char *er
 	return ops_call(do_port_vlan, &a, err);
 }
 
-/* Index of the forwarding lcore with EAL id @p lcore_id, or -1. */
-static int
-lcore_index(int lcore_id)
+int
+vus_lcore_arg_parse(const char *s, int *lcore_id, char *err)
 {
-	for (unsigned int i = 0; i < fwd_nb_lcores(g_ops.p.rt); i++)
-		if ((int)fwd_lcore_get(g_ops.p.rt, i)->lcore_id == lcore_id)
-			return (int)i;
-	return -1;
+	char *end = NULL;
+	long v = -1;
+
+	if (s == NULL)
+		return ops_fail(err, -EINVAL, "expected an lcore id or auto");
+	if (strcmp(s, "auto") == 0) {
+		*lcore_id = -1;
+		return 0;
+	}
+	if (s[0] >= '0' && s[0] <= '9')
+		v = strtol(s, &end, 10);
+	if (v < 0 || v >= RTE_MAX_LCORE || *end != '\0')
+		return ops_fail(err, -EINVAL, "expected an lcore id or auto, got '%s'", s);
+	*lcore_id = (int)v;
+	return 0;
 }
 
+/* The EAL lcore polling RX queue @p q of port @p id, or -1. */
+static int
+owner_lcore(uint16_t id, uint16_t q)
+{
+	uint16_t idx = fwd_queue_owner(g_ops.p.rt, id, q);
+	struct fwd_lcore *lc = idx != FWD_NO_LCORE ? fwd_lcore_get(g_ops.p.rt, idx) : NULL;
+
+	return lc != NULL ? (int)lc->lcore_id : -1;
+}
+
+/*
+ * Pin RX queues [first, last) of port @p id to lcore index @p idx
+ * (FWD_NO_LCORE: automatic). Validated by the caller.
+ */
+static int
+pin_queues(uint16_t id, uint16_t first, uint16_t last, uint16_t idx, char *err)
+{
+	for (uint16_t q = first; q < last; q++) {
+		int ret = fwd_queue_pin(g_ops.p.rt, id, q, idx);
+
+		if (ret != 0)
+			return ops_fail(err, ret, "port %u queue %u: %s", id, q, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Pin one queue (a->queue >= 0) or every queue of a port to a->lcore_id. */
 static int
 do_port_lcore(void *arg)
 {
 	struct vlan_args *a = arg;
 	struct ops_port *op = ops_port_get(a->id, a->err);
 	int idx = a->lcore_id < 0 ? FWD_NO_LCORE : lcore_index(a->lcore_id);
+	uint16_t nq;
+	int ret;
 
 	if (op == NULL)
 		return -ENOENT;
@@ -788,20 +887,34 @@ do_port_lcore(void *arg)
 				"lcore %d is not a forwarding lcore "
 				"(see show lcores)",
 				a->lcore_id);
-	for (uint16_t q = 0; q < op->port->nb_queues; q++) {
-		int ret = fwd_queue_pin(g_ops.p.rt, a->id, q, (uint16_t)idx);
-
-		if (ret != 0)
-			return ops_fail(a->err, ret, "port %u queue %u: %s", a->id, q,
-					strerror(-ret));
-	}
-	return 0;
+	nq = op->port->nb_queues;
+	if (a->queue < 0)
+		return pin_queues(a->id, 0, nq, (uint16_t)idx, a->err);
+	if (a->queue >= nq)
+		return ops_fail(a->err, -ENOENT, "port %u has %u RX queue(s): no queue %d", a->id,
+				nq, a->queue);
+	ret = pin_queues(a->id, (uint16_t)a->queue, (uint16_t)(a->queue + 1), (uint16_t)idx,
+			 a->err);
+	if (ret != 0)
+		return ret;
+	ret = owner_lcore(a->id, (uint16_t)a->queue);
+	return ret >= 0 ? ret
+			: ops_fail(a->err, -EIO, "port %u queue %d: polled by no lcore", a->id,
+				   a->queue);
 }
 
 int
 vus_ops_port_lcore(uint16_t id, int lcore_id, char *err)
 {
-	struct vlan_args a = { .id = id, .lcore_id = lcore_id, .err = err };
+	struct vlan_args a = { .id = id, .lcore_id = lcore_id, .queue = -1, .err = err };
+
+	return ops_call(do_port_lcore, &a, err);
+}
+
+int
+vus_ops_port_rxq_lcore(uint16_t id, uint16_t queue, int lcore_id, char *err)
+{
+	struct vlan_args a = { .id = id, .lcore_id = lcore_id, .queue = queue, .err = err };
 
 	return ops_call(do_port_lcore, &a, err);
 }

@@ -63,6 +63,19 @@ enum vus_rate_slot {
 	VUS_RATE_SLOTS,
 };
 
+/** Most --rxq-lcore pins. */
+#define VUS_MAX_RXQ_PINS 256
+
+/**
+ * A standing RX queue pin (--rxq-lcore PORT:QUEUE:LCORE): applied each time
+ * a port with id @p port is added (at start or later), if it has that queue.
+ */
+struct vus_rxq_pin {
+	uint16_t port;
+	uint16_t queue;
+	unsigned int lcore_id; /**< EAL lcore id of a forwarding lcore */
+};
+
 /** What the operations work on (owned by the application). */
 struct vus_ops_params {
 	struct vhost_ctrl *ctrl;
@@ -72,10 +85,16 @@ struct vus_ops_params {
 	uint16_t ethdev_rxq;    /**< RX queues of ethdevs added at run time */
 	/** Seconds between automatic rebalances (vus_ops_fwd_tick()); 0: none. */
 	unsigned int rebalance_interval_s;
+	/** Standing pins (copied), applied in order: a later one for the same queue wins. */
+	const struct vus_rxq_pin *rxq_pins;
+	unsigned int nb_rxq_pins; /**< at most VUS_MAX_RXQ_PINS */
 };
 
-/** Initialise the layer. @return 0 or -ENOMEM. */
-int vus_ops_init(const struct vus_ops_params *p);
+/**
+ * Initialise the layer. @return 0, or -EINVAL (with the reason in @p err)
+ * if a standing pin names an lcore that is not a forwarding lcore.
+ */
+int vus_ops_init(const struct vus_ops_params *p, char *err);
 
 /**
  * Refuse new operations (-ESHUTDOWN) and wait for running ones to return.
@@ -192,6 +211,20 @@ int vus_ops_port_vlan_trunk(uint16_t id, const char *list, uint16_t native, char
 
 /** Pin every RX queue of port @p id to EAL lcore @p lcore_id (< 0: automatic). */
 int vus_ops_port_lcore(uint16_t id, int lcore_id, char *err);
+
+/**
+ * Pin RX queue @p queue of port @p id to EAL lcore @p lcore_id (< 0:
+ * automatic again: the queue stays where it is until a rebalance); the
+ * port's other queues are left as they are.
+ * @return the EAL lcore now polling the queue, or -errno.
+ */
+int vus_ops_port_rxq_lcore(uint16_t id, uint16_t queue, int lcore_id, char *err);
+
+/**
+ * Parse an lcore argument: an EAL lcore id, or "auto" (*@p lcore_id = -1).
+ * @return 0, or -EINVAL with the reason in @p err.
+ */
+int vus_lcore_arg_parse(const char *s, int *lcore_id, char *err);
 
 /** What "show vhost" shows. */
 struct vus_vhost_snapshot {

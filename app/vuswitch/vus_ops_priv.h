@@ -37,6 +37,8 @@ struct ops_state {
 	struct fwd_switch_stats swbase;
 	uint32_t aging_s;
 	unsigned int load_ticks; /* vus_ops_fwd_tick() calls since the last automatic rebalance */
+	struct vus_rxq_pin rxq_pins[VUS_MAX_RXQ_PINS]; /* --rxq-lcore, applied on port add */
+	unsigned int nb_rxq_pins;
 	atomic_bool closing;
 	atomic_uint inflight;
 };
