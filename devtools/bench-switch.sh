@@ -344,7 +344,7 @@ be_cmd() { # be_cmd BACKEND QUEUES
     case "$1" in
     vuswitch)
         echo "$VUSWITCH $(be_lcores "$q") ${EAL_COMMON[*]} --file-prefix $BE_PREFIX --" \
-            "--vhost-user $S0,client,queues=$q --vhost-user $S1,client,queues=$q --fwd switch" ;;
+            "--vhost-user $S0,client,queues=$q --vhost-user $S1,client,queues=$q --fwd ${VUS_FWD:-switch}" ;;
     testpmd)
         echo "$TESTPMD $(be_lcores "$q") ${EAL_COMMON[*]} --file-prefix $BE_PREFIX" \
             "--vdev net_vhost0,iface=$S0,client=1,queues=$q" \
@@ -488,7 +488,11 @@ run_sample() {
     local pids=("$be_pid" "$gen_pid" "${OVS_PIDS[@]+"${OVS_PIDS[@]}"}")
     c1=$(cpu_ticks "${pids[@]}")
     st1=$(gen_stats "$gen_log")
-    sleep "$WINDOW"
+    if [ -n "${VUS_BENCH_PERF:-}" ]; then # a cpu-clock profile of the window (both CPUs)
+        perf record -q -e cpu-clock -F 4000 -a -o "$lp-perf.data" -- sleep "$WINDOW" >/dev/null 2>&1
+    else
+        sleep "$WINDOW"
+    fi
     st2=$(gen_stats "$gen_log")
     c2=$(cpu_ticks "${pids[@]}")
     other=$(echo "$c1 $c2" | awk -v hz="$HZ" -v w="$WINDOW" '{

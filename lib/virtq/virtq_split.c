@@ -5,9 +5,8 @@
  * descriptors are read once, checked against the ring size, and walks are
  * bounded.
  *
- * Poll mode: we ask the guest not to kick (used->flags NO_NOTIFY, or an
- * avail_event it never crosses with EVENT_IDX) and never re-enable kicks, so
- * no kick can be missed. Used entries of a burst are published with one
+ * Poll mode: we ask the guest not to kick (DP-7; suppress_kicks()) and never
+ * re-enable kicks, so no kick can be missed. Used entries of a burst are published with one
  * release store of used->idx (and logged as one range); the guest is called
  * once per burst if it asked (flags or used_event, after a full barrier).
  *
@@ -84,6 +83,41 @@ walk(const struct virtq_conf *c, const struct split_ring *r, uint16_t head, stru
 			return VQ_ERR(VIRTQ_DROP_BAD_DESC);
 		idx = d.next;
 	}
+}
+
+/* avail_event is rewritten once the ring moved this far past it. */
+#define AVAIL_EVENT_REFRESH 16384u
+
+/*
+ * Poll mode needs no kick, and a driver that kicks pays for it (virtio-user:
+ * a write() per burst and ring; a guest: an exit). DP-7:
+ * - without EVENT_IDX, used->flags = NO_NOTIFY. Checked every burst: it
+ *   shares its line with used->idx, which the burst writes anyway, and a
+ *   driver that reset its ring gets it back at once;
+ * - with EVENT_IDX, used->flags stays 0 and avail_event is kept just behind
+ *   where we read: the driver kicks only when its avail index crosses it,
+ *   and it is never more than num (<= 32768) ahead of us, so rewriting it
+ *   every AVAIL_EVENT_REFRESH entries keeps it out of reach with one store
+ *   per 16384 buffers instead of one per burst.
+ */
+static inline void
+suppress_kicks(const struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r)
+{
+	uint16_t last = vq->pos.last_avail_idx;
+
+	if (c->features & BIT(VIRTQ_F_EVENT_IDX)) {
+		uint16_t *ev = (uint16_t *)&r->used->ring[c->num];
+
+		if (likely((uint16_t)(last - vq_load16(ev) - 1) < AVAIL_EVENT_REFRESH))
+			return;
+		__atomic_store_n(ev, (uint16_t)(last - 1), __ATOMIC_RELAXED);
+		vq_log_used(c, 4 + (uint64_t)c->num * sizeof(struct vq_used_elem), 2);
+		return;
+	}
+	if (likely(vq_load16(&r->used->flags) & VRING_USED_F_NO_NOTIFY))
+		return;
+	__atomic_store_n(&r->used->flags, (uint16_t)VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+	vq_log_used(c, 0, 2);
 }
 
 static inline bool
@@ -257,6 +291,7 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	int avail;
 
 	ring_of(c, &r);
+	suppress_kicks(vq, c, &r);
 	avail = avail_count(vq, c, &r);
 	if (avail <= 0)
 		return 0;
@@ -447,6 +482,7 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 	int avail;
 
 	ring_of(c, &r);
+	suppress_kicks(vq, c, &r);
 	avail = avail_count(vq, c, &r);
 	if (avail < 0)
 		return 0;

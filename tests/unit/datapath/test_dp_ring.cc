@@ -610,6 +610,106 @@ TEST_F(DpTest, DP10_PackedRing300TenThousandFrames)
 	EXPECT_EQ(tr.device_event_flags(), EV_DISABLE) << "kicks are suppressed";
 }
 
+/* ---- DP-7: split kick suppression ---- */
+
+namespace {
+uint16_t
+used_flags(Guest &g, SplitRing &r)
+{
+	auto b = g.read(r.used_gpa(), 2);
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+uint16_t
+avail_event(Guest &g, SplitRing &r)
+{
+	auto b = g.read(r.used_gpa() + 4 + 8ULL * r.num(), 2);
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+/* The driver's test before it kicks (virtio 1.2 §2.7.10). */
+bool
+driver_kicks(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+} // namespace
+
+TEST_F(DpTest, DP7_SplitNoNotifyWithoutEventIdx)
+{
+	for (bool tx : { true, false }) {
+		Guest g;
+		SplitRing r(g, 64);
+		Backend be(g, r, tx, bit(VIRTQ_F_VERSION_1));
+
+		EXPECT_EQ(used_flags(g, r), 0u);
+		if (tx)
+			EXPECT_TRUE(be.tx().empty());
+		else
+			EXPECT_EQ(be.rx({ pattern(60, 1) }), 0u);
+		EXPECT_EQ(used_flags(g, r), 1u) << (tx ? "TX" : "RX") << ": an idle poll already asks for no kick";
+		/* A driver that rewrites its ring gets the flag back on the next poll. */
+		uint16_t zero = 0;
+		g.write(r.used_gpa(), &zero, 2);
+		if (tx) {
+			post_tx(r, pattern(60, 2));
+			EXPECT_EQ(be.tx().size(), 1u);
+		} else {
+			r.post(g.rx_buffers({ 2048 }));
+			EXPECT_EQ(be.rx({ pattern(60, 3) }), 1u);
+		}
+		EXPECT_EQ(used_flags(g, r), 1u);
+	}
+}
+
+TEST_F(DpTest, DP7_SplitAvailEventKeepsThePollingBackEndKickFree)
+{
+	for (bool tx : { true, false }) {
+		Guest g;
+		SplitRing r(g, 256, true);
+		Backend be(g, r, tx, bit(VIRTQ_F_VERSION_1) | bit(VIRTQ_F_EVENT_IDX));
+		std::mt19937 rng(7);
+		unsigned kicks = 0, event_writes = 0;
+		/* One buffer posted again and again: guest memory is allocated once. */
+		std::vector<uint8_t> frame = net_hdr(12);
+		auto payload = pattern(60, 5);
+		frame.insert(frame.end(), payload.begin(), payload.end());
+		const std::vector<Desc> buf = tx ? g.tx_layout(frame, {}) : g.rx_buffers({ 2048 });
+		uint16_t ev = avail_event(g, r);
+
+		/* The first poll starts the ring (that is what the first kick is for). */
+		if (tx)
+			EXPECT_TRUE(be.tx().empty());
+		else
+			EXPECT_EQ(be.rx({ pattern(60, 1) }), 0u);
+		for (unsigned done = 0; done < 200000;) {
+			unsigned n = 1 + rng() % 32;
+			uint16_t old = r.avail_idx();
+
+			for (unsigned i = 0; i < n; i++)
+				r.post(buf);
+			/* The driver reads avail_event after publishing (it is fenced). */
+			uint16_t now = avail_event(g, r);
+			kicks += driver_kicks(now, r.avail_idx(), old);
+			event_writes += now != ev;
+			ev = now;
+			if (tx) {
+				ASSERT_EQ(be.tx(32).size(), n);
+			} else {
+				std::vector<std::vector<uint8_t>> f(n, pattern(60, 9));
+				ASSERT_EQ(be.rx(f), n);
+			}
+			r.drain_used();
+			done += n;
+		}
+		EXPECT_EQ(kicks, 0u) << (tx ? "TX" : "RX") << ": a polled ring never needs a kick";
+		EXPECT_EQ(used_flags(g, r), 0u) << "with EVENT_IDX the flags must stay 0";
+		EXPECT_LE(event_writes, 200000u / 16384u + 2u)
+		    << "avail_event is rewritten rarely, not per burst";
+		EXPECT_GE(event_writes, 200000u / 16384u - 1u) << "and kept moving with the ring";
+	}
+}
+
 /* ---- DP-6: split call decisions ---- */
 
 TEST_F(DpTest, DP6_SplitNoInterruptFlag)
