@@ -52,6 +52,8 @@
 # that other processes / the hypervisor took during the window, noisy=1 when
 # over the gate after every retry), rejected.csv (samples that were repeated),
 # summary.md (the table), logs/ (every process's output, for post-mortems).
+# VUS_BENCH_PERF=1 in the environment records a cpu-clock profile of both CPUs over each
+# window (perf record -a) into logs/<sample>-perf.data: `perf report -i FILE --sort pid,dso,sym`.
 # Needs root for hugepages. A full run (5 rounds, 8 cases, 2 back-ends) takes
 # about 80 x 13 s = 17-18 minutes.
 
@@ -414,7 +416,12 @@ run_sample() {
 	sleep "$WARMUP"
 	c1=$(cpu_ticks "$be_pid" "$fe_pid")
 	s1=$(tp_show 3 "$fe_log" || true)
-	sleep "$WINDOW"
+	if [ -n "${VUS_BENCH_PERF:-}" ]; then # a cpu-clock profile of the window (both CPUs)
+		perf record -q -e cpu-clock -F 4000 -a -o "$OUT/logs/$tag-perf.data" -- sleep "$WINDOW" \
+			>/dev/null 2>&1
+	else
+		sleep "$WINDOW"
+	fi
 	s2=$(tp_show 3 "$fe_log" || true)
 	c2=$(cpu_ticks "$be_pid" "$fe_pid")
 	noise=$(echo "$c1 $c2" | awk -v hz="$HZ" -v w="$WINDOW" '{

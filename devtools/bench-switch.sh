@@ -52,6 +52,10 @@
 #   --out DIR           results (default /tmp/vus-bench-switch.<time>)
 #   --summary-only DIR  print the tables of an earlier run
 #   --vuswitch PATH     (default build/app/vuswitch/vuswitch)   --testpmd PATH (dpdk-testpmd)
+# Environment: VUS_FWD=MODE runs vuswitch with --fwd MODE instead of switch (e.g. io: the
+# datapath's ceiling in this topology); VUS_BENCH_PERF=1 records a cpu-clock profile of both
+# CPUs over each window (perf record -a; hardware counters are not available in these VMs) into
+# logs/<sample>-perf.data, read with `perf report -i FILE --sort pid,dso,sym`.
 # Needs root (hugepages, OVS). Hugepages are reserved with devtools/hugepages.sh; OVS needs them
 # (it runs DPDK with --in-memory, which --no-huge contradicts): without hugepages the OVS
 # back-end is skipped and the others run with --no-huge.
