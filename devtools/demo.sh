@@ -46,7 +46,7 @@ if ip netns add "$ns" 2>/dev/null; then
         ip link set vusd0 up &&
         ip -n "$ns" addr add 10.0.0.3/24 dev vusd1 &&
         ip -n "$ns" link set vusd1 up && ip -n "$ns" link set lo up &&
-        nic=(--vdev net_af_packet0,iface=vusd0)
+        nic=(--vdev "net_af_packet0,iface=vusd0")
 fi
 [ ${#nic[@]} -gt 0 ] || note "no veth/netns here: the demo runs without the NIC port"
 note "starting vuswitch: default vhost-user ports ($sock0, $sock1)${nic:+ and a NIC port (veth)}, switching on lcore 1"

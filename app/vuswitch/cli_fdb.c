@@ -59,8 +59,8 @@ cmd_show_fdb_parsed(void *parsed, struct cmdline *cl, void *data)
 		   " refused (full) %" PRIu64 "\n",
 		   d.stats.learned, d.stats.moves, d.stats.aged, d.stats.removed,
 		   d.stats.learn_full);
-	cli_printf("lookups %" PRIu64 " missed %" PRIu64 " (lcore caches %" PRIu64 ") learn requests %" PRIu64
-		   " dropped %" PRIu64 " (lcore caches %" PRIu64 ")\n",
+	cli_printf("lookups %" PRIu64 " missed %" PRIu64 " (lcore caches %" PRIu64
+		   ") learn requests %" PRIu64 " dropped %" PRIu64 " (lcore caches %" PRIu64 ")\n",
 		   d.stats.lookups, d.stats.lookup_misses, d.stats.cache_hits,
 		   d.stats.learn_requests, d.stats.learn_drops, d.stats.learn_cache_hits);
 	vus_ops_fdb_dump_free(&d);

@@ -151,7 +151,7 @@ add_ports(struct vus_app *app)
 		}
 	}
 	/* Every probed ethdev is a switch port, as in testpmd. */
-	RTE_ETH_FOREACH_DEV(eth) {
+	RTE_ETH_FOREACH_DEV (eth) {
 		if (vus_ops_port_attach_ethdev(eth, err) < 0) {
 			fprintf(stderr, "%s\n", err);
 			return -EIO;
@@ -230,12 +230,12 @@ print_stats(struct vus_app *app)
 	fdb_iterate(fwd_switch_fdb(app->sw), print_fdb_entry, NULL);
 	fdb_stats_get(fwd_switch_fdb(app->sw), &fs);
 	printf("fdb-stats: lookups %" PRIu64 " missed %" PRIu64 " cache-hits %" PRIu64
-	       " learn-requests %" PRIu64 " learn-cache-hits %" PRIu64 "\n", fs.lookups,
-	       fs.lookup_misses, fs.cache_hits, fs.learn_requests, fs.learn_cache_hits);
+	       " learn-requests %" PRIu64 " learn-cache-hits %" PRIu64 "\n",
+	       fs.lookups, fs.lookup_misses, fs.cache_hits, fs.learn_requests, fs.learn_cache_hits);
 	fwd_switch_stats_get(app->sw, &ss);
 	printf("switch: unicast %" PRIu64 " flooded %" PRIu64 " drop-vlan %" PRIu64
-	       " drop-same-port %" PRIu64 "\n", ss.unicast, ss.flooded, ss.drop_vlan,
-	       ss.drop_same_port);
+	       " drop-same-port %" PRIu64 "\n",
+	       ss.unicast, ss.flooded, ss.drop_vlan, ss.drop_same_port);
 	fflush(stdout);
 }
 
@@ -256,8 +256,8 @@ apply_vlans(struct vus_app *app)
 			       : fwd_switch_set_access(app->sw, v->port, v->vlan);
 		if (ret != 0)
 			return ret;
-		VUS_CTRL_LOG(INFO, "port %u: %s VLAN %u\n", v->port, v->trunk ? "trunk, native" : "access",
-			     v->vlan);
+		VUS_CTRL_LOG(INFO, "port %u: %s VLAN %u\n", v->port,
+			     v->trunk ? "trunk, native" : "access", v->vlan);
 	}
 	return 0;
 }

@@ -143,8 +143,10 @@ parse_vlan(struct vus_options *o, const char *arg)
 	o->nvlans++;
 	return 0;
 bad:
-	fprintf(stderr, "--vlan: expected PORT:access:VLAN or PORT:trunk:LIST[:native:VLAN] "
-		"(VLANs 1..4094), got '%s'\n", arg);
+	fprintf(stderr,
+		"--vlan: expected PORT:access:VLAN or PORT:trunk:LIST[:native:VLAN] "
+		"(VLANs 1..4094), got '%s'\n",
+		arg);
 	return -1;
 }
 

@@ -14,14 +14,14 @@ struct vus_options {
 	struct vhost_port_params vhost[VUS_MAX_CLI_PORTS];
 	char vhost_paths[VUS_MAX_CLI_PORTS][108];
 	unsigned int nvhost;
-	bool defaults; /**< no port given: the built-in default set */
-	char fwd[16];  /**< forwarding engine name */
+	bool defaults;       /**< no port given: the built-in default set */
+	char fwd[16];        /**< forwarding engine name */
 	uint16_t ethdev_rxq; /**< RX queues (RSS) per ethdev port */
 	/** --vlan settings, applied once the ports exist. */
 	struct vus_vlan_opt {
 		uint16_t port;
 		bool trunk;
-		uint16_t vlan;    /**< access VLAN, or trunk native (0: none) */
+		uint16_t vlan; /**< access VLAN, or trunk native (0: none) */
 		uint64_t allowed[64];
 	} vlans[VUS_MAX_CLI_PORTS];
 	unsigned int nvlans;

@@ -273,8 +273,8 @@ struct vus_fwd_info {
 	uint16_t nports;
 	unsigned int nb_lcores;
 	struct vus_lcore_info lcores[FWD_MAX_LCORES];
-	struct fwd_lcore_stats total; /**< sum over lcores */
-	struct fwd_switch_stats sw;   /**< the switch engine's (since clear) */
+	struct fwd_lcore_stats total;      /**< sum over lcores */
+	struct fwd_switch_stats sw;        /**< the switch engine's (since clear) */
 	unsigned int rebalance_interval_s; /**< automatic rebalance period, 0: none */
 };
 

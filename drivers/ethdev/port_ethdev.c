@@ -16,7 +16,7 @@
 
 struct port_ethdev {
 	uint16_t eth_port;
-	uint32_t caps;              /* checksum offloads the NIC was set up for */
+	uint32_t caps;               /* checksum offloads the NIC was set up for */
 	_Atomic uint64_t sw_dropped; /* frames software completion had to drop */
 };
 
@@ -80,8 +80,9 @@ eth_stats(struct vus_port *p, struct vus_port_stats *st)
 	st->rx_dropped = s.imissed + s.ierrors + s.rx_nombuf;
 	st->tx_packets = s.opackets;
 	st->tx_bytes = s.obytes;
-	st->tx_dropped = s.oerrors + atomic_load_explicit(&((struct port_ethdev *)p->priv)->sw_dropped,
-							 memory_order_relaxed);
+	st->tx_dropped = s.oerrors +
+			 atomic_load_explicit(&((struct port_ethdev *)p->priv)->sw_dropped,
+					      memory_order_relaxed);
 }
 
 static void
@@ -127,8 +128,7 @@ csum_caps(const struct rte_eth_dev_info *info, uint64_t *offloads)
 }
 
 static int
-configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *mp,
-	  uint32_t *caps)
+configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *mp, uint32_t *caps)
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
@@ -141,9 +141,9 @@ configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *m
 		nb_rxq = info.max_rx_queues;
 	if (nb_rxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
-			info.flow_type_rss_offloads;
+		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP |
+						    RTE_ETH_RSS_UDP) &
+						   info.flow_type_rss_offloads;
 	}
 	if (nb_txq > info.max_tx_queues)
 		return -ENOTSUP; /* lcores would have to share a queue: a lock */

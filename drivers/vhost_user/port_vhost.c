@@ -32,7 +32,7 @@ struct port_vhost {
 	/* For each lcore TX queue id: the guest queue it owns, or NO_QUEUE. */
 	_Atomic uint16_t own[MAX_TXQ];
 	uint16_t owner_of[VHOST_CTRL_MAX_QUEUE_PAIRS]; /* control thread's view */
-	uint64_t handoff_full; /* counted by senders: approximate */
+	uint64_t handoff_full;                         /* counted by senders: approximate */
 };
 
 /* What a guest takes as it is, from the features it negotiated. */
@@ -53,8 +53,7 @@ guest_caps(const struct virtq_conf *c)
 
 /* Slow path: complete or segment what the guest cannot take, then copy. */
 static void __rte_noinline
-deliver_completed(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf **pkts,
-		  uint16_t n)
+deliver_completed(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rte_mbuf *out[64];
 	struct sw_offload_iter it;
@@ -91,8 +90,7 @@ deliver(struct virtq *vq, struct rte_mbuf **pkts, uint16_t n)
 }
 
 static uint16_t
-vhost_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts,
-	 uint16_t n)
+vhost_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct port_vhost *pv = p->priv;
 	struct virtq *vq = pv->rx[q];

@@ -36,8 +36,8 @@ struct evloop *evloop_create(void);
 void evloop_destroy(struct evloop *loop);
 
 /** Watch @p fd for @p events. @return the watch, NULL on failure. */
-struct evloop_watch *evloop_watch_add(struct evloop *loop, int fd, uint32_t events,
-				      evloop_fd_cb cb, void *arg);
+struct evloop_watch *evloop_watch_add(struct evloop *loop, int fd, uint32_t events, evloop_fd_cb cb,
+				      void *arg);
 
 /** Change the events of a watch. @return 0 or -errno. */
 int evloop_watch_mod(struct evloop_watch *w, uint32_t events);

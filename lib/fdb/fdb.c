@@ -188,7 +188,8 @@ fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t 
 
 		if (unlikely(!learnable(&keys[i], ports[i])))
 			continue;
-		if (likely(pos[i] >= 0) && likely(known_here(fdb, pos[i], ports[i], now_s, &here))) {
+		if (likely(pos[i] >= 0) &&
+		    likely(known_here(fdb, pos[i], ports[i], now_s, &here))) {
 			mask |= (uint64_t)here << i;
 			continue;
 		}
@@ -372,8 +373,8 @@ drain(struct fdb *fdb, uint32_t now_s, uint32_t skip_port, bool discard)
 	struct fdb_req req[32];
 	unsigned int i, n, changed = 0;
 
-	while ((n = rte_ring_sc_dequeue_burst_elem(fdb->learn, req, sizeof(req[0]),
-						   RTE_DIM(req), NULL)) != 0) {
+	while ((n = rte_ring_sc_dequeue_burst_elem(fdb->learn, req, sizeof(req[0]), RTE_DIM(req),
+						   NULL)) != 0) {
 		if (discard)
 			continue;
 		for (i = 0; i < n; i++) {
@@ -589,7 +590,7 @@ hash_create(const char *name, uint32_t slots, int socket_id, struct rte_rcu_qsbr
 		.name = name,
 		.entries = slots,
 		.key_len = sizeof(struct fdb_key),
-		.hash_func = NULL,                  /* CRC32 on x86 */
+		.hash_func = NULL,                          /* CRC32 on x86 */
 		.hash_func_init_val = (uint32_t)rte_rand(), /* keys come from the wire */
 		.socket_id = socket_id,
 		/* EXT_TABLE: cuckoo collisions never make the table full
@@ -598,8 +599,7 @@ hash_create(const char *name, uint32_t slots, int socket_id, struct rte_rcu_qsbr
 			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	struct rte_hash_rcu_config rc = {
-		.v = qsbr,
-		.mode = RTE_HASH_QSBR_MODE_DQ, /* never block the control thread */
+		.v = qsbr, .mode = RTE_HASH_QSBR_MODE_DQ, /* never block the control thread */
 	};
 	struct rte_hash *h = rte_hash_create(&hp);
 

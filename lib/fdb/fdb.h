@@ -113,18 +113,18 @@ typedef uint64_t (*fdb_clock_fn)(void *arg);
 
 /** Creation parameters; a zero size or time means its default. */
 struct fdb_params {
-	uint32_t max_entries;      /**< bound on entries (FDB_DEFAULT_ENTRIES) */
-	uint32_t aging_s;          /**< aging time in s (FDB_DEFAULT_AGING_S) */
-	uint32_t learn_ring_size;  /**< learn requests in flight (FDB_DEFAULT_LEARN_RING) */
-	int socket_id;             /**< memory's NUMA socket, or SOCKET_ID_ANY */
+	uint32_t max_entries;     /**< bound on entries (FDB_DEFAULT_ENTRIES) */
+	uint32_t aging_s;         /**< aging time in s (FDB_DEFAULT_AGING_S) */
+	uint32_t learn_ring_size; /**< learn requests in flight (FDB_DEFAULT_LEARN_RING) */
+	int socket_id;            /**< memory's NUMA socket, or SOCKET_ID_ANY */
 	/**
 	 * Grace-period detector the datapath lcores report to. NULL only if no
 	 * datapath call ever runs concurrently with a control call (tests):
 	 * deleted slots are then reused at once.
 	 */
 	struct rte_rcu_qsbr *qsbr;
-	fdb_clock_fn now_ms;       /**< clock; NULL: CLOCK_MONOTONIC in ms */
-	void *clock_arg;           /**< passed to now_ms */
+	fdb_clock_fn now_ms; /**< clock; NULL: CLOCK_MONOTONIC in ms */
+	void *clock_arg;     /**< passed to now_ms */
 };
 
 /** One entry, as fdb_iterate() shows it. */
@@ -138,19 +138,19 @@ struct fdb_entry_info {
 
 /** Counters; datapath ones are summed over lcores and may lag. */
 struct fdb_stats {
-	uint32_t entries;        /**< entries in the table now */
-	uint32_t static_entries; /**< of which static */
-	uint32_t max_entries;    /**< the bound */
-	uint64_t learned;        /**< new dynamic entries added */
-	uint64_t moves;          /**< dynamic entries moved to another port */
-	uint64_t aged;           /**< dynamic entries removed by aging */
-	uint64_t learn_full;     /**< learn requests refused: table full */
-	uint64_t removed;        /**< entries removed by del, flush, flush_port */
-	uint64_t lookups;        /**< keys looked up (fdb_lookup_bulk, fdb_cache_lookup_bulk) */
-	uint64_t lookup_misses;  /**< of which not found */
-	uint64_t cache_hits;     /**< of which answered by a per-lcore cache (fdb_cache.h) */
-	uint64_t learn_requests; /**< requests queued by fdb_learn_bulk */
-	uint64_t learn_drops;    /**< requests dropped: learn ring full */
+	uint32_t entries;          /**< entries in the table now */
+	uint32_t static_entries;   /**< of which static */
+	uint32_t max_entries;      /**< the bound */
+	uint64_t learned;          /**< new dynamic entries added */
+	uint64_t moves;            /**< dynamic entries moved to another port */
+	uint64_t aged;             /**< dynamic entries removed by aging */
+	uint64_t learn_full;       /**< learn requests refused: table full */
+	uint64_t removed;          /**< entries removed by del, flush, flush_port */
+	uint64_t lookups;          /**< keys looked up (fdb_lookup_bulk, fdb_cache_lookup_bulk) */
+	uint64_t lookup_misses;    /**< of which not found */
+	uint64_t cache_hits;       /**< of which answered by a per-lcore cache (fdb_cache.h) */
+	uint64_t learn_requests;   /**< requests queued by fdb_learn_bulk */
+	uint64_t learn_drops;      /**< requests dropped: learn ring full */
 	uint64_t learn_cache_hits; /**< sources a per-lcore cache found known and fresh */
 };
 
@@ -217,8 +217,7 @@ void fdb_set_aging(struct fdb *fdb, uint32_t aging_s);
  * entries never age and learning never moves them. Control thread.
  * @return 0, -EINVAL (vlan > 4095, port FDB_PORT_NONE), -ENOSPC (table full)
  */
-int fdb_add_static(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac,
-		   uint16_t port);
+int fdb_add_static(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac, uint16_t port);
 
 /**
  * Remove an entry, static or dynamic. Control thread.

@@ -67,12 +67,12 @@ struct fdb {
 
 	/* Control thread only, away from the lines the datapath reads. */
 	struct rte_rcu_qsbr *qsbr __rte_cache_aligned;
-	uint32_t nb_pos;        /* positions the hash can return */
+	uint32_t nb_pos; /* positions the hash can return */
 	uint32_t max_entries;
 	uint32_t entries;
 	uint32_t static_entries;
-	uint32_t aging_s;       /* 0: aging off */
-	uint32_t last_age_s;    /* time of the last aging pass */
+	uint32_t aging_s;    /* 0: aging off */
+	uint32_t last_age_s; /* time of the last aging pass */
 	uint64_t learned;
 	uint64_t moves;
 	uint64_t aged;

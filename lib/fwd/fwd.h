@@ -77,7 +77,7 @@ struct fwd_plan {
 
 /** The ports (immutable once published); by_id[] has NULL holes. */
 struct fwd_ports {
-	uint16_t n;                    /**< ids in use: list[0..n) */
+	uint16_t n; /**< ids in use: list[0..n) */
 	uint16_t list[FWD_MAX_PORTS];
 	struct vus_port *by_id[FWD_MAX_PORTS];
 };
@@ -86,10 +86,10 @@ struct fwd_ports {
 struct fwd_lcore_stats {
 	uint64_t rx_packets;
 	uint64_t tx_packets;
-	uint64_t tx_dropped;   /**< refused by the output port */
-	uint64_t fwd_dropped;  /**< dropped by the engine (no destination, filtered) */
-	uint64_t flooded;      /**< packets sent to more than one port */
-	uint64_t busy_loops;   /**< loops that moved at least one packet */
+	uint64_t tx_dropped;  /**< refused by the output port */
+	uint64_t fwd_dropped; /**< dropped by the engine (no destination, filtered) */
+	uint64_t flooded;     /**< packets sent to more than one port */
+	uint64_t busy_loops;  /**< loops that moved at least one packet */
 	uint64_t loops;
 };
 
@@ -97,7 +97,7 @@ struct fwd_lcore_stats {
 struct fwd_lcore {
 	struct fwd_runtime *rt;
 	unsigned int lcore_id;
-	uint16_t txq;          /**< this lcore's TX queue id on every port */
+	uint16_t txq; /**< this lcore's TX queue id on every port */
 	FWD_ATOMIC(const struct fwd_plan *) plan;
 	/**
 	 * Bursts of generated frames still to send to every (port, queue) of the
@@ -106,7 +106,7 @@ struct fwd_lcore {
 	 */
 	FWD_ATOMIC(unsigned int) tx_first;
 	struct fwd_lcore_stats stats;
-	void *engine_data;     /**< per-lcore state of the engine */
+	void *engine_data; /**< per-lcore state of the engine */
 } __rte_cache_aligned;
 
 /** A forwarding engine. */
@@ -159,10 +159,10 @@ struct vus_port *fwd_peer(const struct fwd_ports *ports, uint16_t id);
 
 /** Runtime parameters. */
 struct fwd_params {
-	struct rte_rcu_qsbr *qsbr;  /**< lcores report quiescent states here */
-	struct rte_mempool *mp;     /**< mbufs for ports that need a pool on RX */
+	struct rte_rcu_qsbr *qsbr; /**< lcores report quiescent states here */
+	struct rte_mempool *mp;    /**< mbufs for ports that need a pool on RX */
 	const struct fwd_engine *engine;
-	void *engine_ctx;           /**< shared engine state (e.g. the switch) */
+	void *engine_ctx; /**< shared engine state (e.g. the switch) */
 };
 
 /**

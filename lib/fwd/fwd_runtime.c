@@ -131,7 +131,7 @@ fwd_create(const struct fwd_params *params)
 	atomic_init(&rt->engine, params->engine);
 	memset(rt->owner, 0xff, sizeof(rt->owner));
 	memset(rt->pin, 0xff, sizeof(rt->pin));
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER (lcore) {
 		struct fwd_lcore *lc;
 
 		if (rt->nb_lcores == FWD_MAX_LCORES)

@@ -257,8 +257,7 @@ classify(struct rte_mbuf *m, const struct fwd_port_vlan *pv)
 		uint16_t vlan = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
 
 		if (m->data_len < sizeof(*eh) + sizeof(*vh) || pv->mode != FWD_VLAN_TRUNK ||
-		    vlan == 0 || vlan == 4095 || !vlan_allowed(pv, vlan) ||
-		    rte_vlan_strip(m) != 0)
+		    vlan == 0 || vlan == 4095 || !vlan_allowed(pv, vlan) || rte_vlan_strip(m) != 0)
 			return 0;
 		/* Offload header lengths follow the tag (rte_vlan_insert adds it
 		 * back on a trunk). */

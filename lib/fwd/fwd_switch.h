@@ -37,10 +37,10 @@ enum fwd_vlan_mode {
 
 /** VLAN configuration of one port. */
 struct fwd_port_vlan {
-	uint8_t mode;             /**< enum fwd_vlan_mode */
-	uint16_t vlan;            /**< access VLAN (1..4094) */
-	uint16_t native;          /**< trunk native VLAN, 0 = none (untagged dropped) */
-	uint64_t allowed[64];     /**< trunk: bit v set = VLAN v allowed */
+	uint8_t mode;         /**< enum fwd_vlan_mode */
+	uint16_t vlan;        /**< access VLAN (1..4094) */
+	uint16_t native;      /**< trunk native VLAN, 0 = none (untagged dropped) */
+	uint64_t allowed[64]; /**< trunk: bit v set = VLAN v allowed */
 };
 
 /** Default VLAN of every port: access VLAN 1. */

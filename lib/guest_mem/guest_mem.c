@@ -350,8 +350,8 @@ add_overflows(uint64_t a, uint64_t b)
 }
 
 int
-guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t size,
-		     uint64_t uva, uint64_t mmap_offset, char *err, size_t errlen)
+guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t size, uint64_t uva,
+		     uint64_t mmap_offset, char *err, size_t errlen)
 {
 	struct stat st;
 	uint64_t map_len, align;
@@ -371,7 +371,8 @@ guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t 
 	if (add_overflows(gpa, size) || add_overflows(uva, size) ||
 	    add_overflows(mmap_offset, size)) {
 		ERR("region gpa 0x%" PRIx64 " uva 0x%" PRIx64 " offset 0x%" PRIx64
-		    " size 0x%" PRIx64 " overflows", gpa, uva, mmap_offset, size);
+		    " size 0x%" PRIx64 " overflows",
+		    gpa, uva, mmap_offset, size);
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) != 0) {
@@ -384,8 +385,8 @@ guest_mem_region_map(struct guest_mem_region *r, int fd, uint64_t gpa, uint64_t 
 	}
 	map_len = mmap_offset + size;
 	if ((uint64_t)st.st_size < map_len) {
-		ERR("region needs %" PRIu64 " bytes but its file has %" PRIu64,
-		    map_len, (uint64_t)st.st_size);
+		ERR("region needs %" PRIu64 " bytes but its file has %" PRIu64, map_len,
+		    (uint64_t)st.st_size);
 		return -EINVAL;
 	}
 	/* hugetlbfs needs lengths in whole huge pages; st_blksize is the page size. */
@@ -456,8 +457,7 @@ cmp_uva(const void *a, const void *b)
 }
 
 struct guest_mem_table *
-guest_mem_table_build(const struct guest_mem_region *regs, unsigned int n, char *err,
-		      size_t errlen)
+guest_mem_table_build(const struct guest_mem_region *regs, unsigned int n, char *err, size_t errlen)
 {
 	struct guest_mem_table *t;
 
@@ -486,12 +486,14 @@ guest_mem_table_build(const struct guest_mem_region *regs, unsigned int n, char 
 
 		if (p->gpa + p->size > q->gpa) {
 			ERR("regions overlap in guest memory: gpa 0x%" PRIx64 "+0x%" PRIx64
-			    " and 0x%" PRIx64, p->gpa, p->size, q->gpa);
+			    " and 0x%" PRIx64,
+			    p->gpa, p->size, q->gpa);
 			goto fail;
 		}
 		if (pu->uva + pu->size > qu->uva) {
 			ERR("regions overlap in front-end memory: uva 0x%" PRIx64 "+0x%" PRIx64
-			    " and 0x%" PRIx64, pu->uva, pu->size, qu->uva);
+			    " and 0x%" PRIx64,
+			    pu->uva, pu->size, qu->uva);
 			goto fail;
 		}
 	}

@@ -38,24 +38,24 @@ extern "C" {
 
 /** One mapped region. */
 struct guest_mem_region {
-	uint64_t gpa;       /**< guest physical start */
-	uint64_t size;      /**< bytes */
-	uint64_t uva;       /**< front-end virtual start */
+	uint64_t gpa;         /**< guest physical start */
+	uint64_t size;        /**< bytes */
+	uint64_t uva;         /**< front-end virtual start */
 	uint64_t mmap_offset; /**< offset of the region in its fd */
-	uint8_t *host;      /**< host address of gpa */
-	void *map_addr;     /**< start of the mmap (for munmap) */
-	size_t map_len;     /**< length of the mmap */
-	uint32_t dups;      /**< further ADD_MEM_REG of the same region: control-thread
+	uint8_t *host;        /**< host address of gpa */
+	void *map_addr;       /**< start of the mmap (for munmap) */
+	size_t map_len;       /**< length of the mmap */
+	uint32_t dups;        /**< further ADD_MEM_REG of the same region: control-thread
 			     *   bookkeeping, the one field changed in a live table */
-	uint32_t guard;     /**< SIGBUS registry entry + 1 (0: none), see guest_mem_guard_add() */
+	uint32_t guard;       /**< SIGBUS registry entry + 1 (0: none), see guest_mem_guard_add() */
 };
 
 /** An immutable, sorted set of regions. */
 struct guest_mem_table {
-	unsigned int n;                  /**< number of regions */
-	uint64_t mapped_bytes;           /**< sum of map_len */
+	unsigned int n;                         /**< number of regions */
+	uint64_t mapped_bytes;                  /**< sum of map_len */
 	const struct guest_mem_region **by_uva; /**< regions sorted by uva */
-	struct guest_mem_region r[];     /**< regions sorted by gpa */
+	struct guest_mem_region r[];            /**< regions sorted by gpa */
 };
 
 /**
@@ -133,7 +133,8 @@ struct guest_mem_table *guest_mem_table_build(const struct guest_mem_region *reg
  * Free a table. With @p unmap, also unmap every region that is not in
  * @p keep (which may be NULL): the regions a newer table took over stay.
  */
-void guest_mem_table_free(struct guest_mem_table *t, bool unmap, const struct guest_mem_table *keep);
+void guest_mem_table_free(struct guest_mem_table *t, bool unmap,
+			  const struct guest_mem_table *keep);
 
 /** True if the table has a region with the same mapping as @p r. */
 bool guest_mem_table_has_mapping(const struct guest_mem_table *t, const void *map_addr);

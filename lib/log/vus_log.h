@@ -23,8 +23,7 @@ extern "C" {
 extern int vus_logtype_ctrl;
 extern int vus_logtype_data;
 
-#define VUS_CTRL_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, vus_logtype_ctrl, "VUS: " __VA_ARGS__)
+#define VUS_CTRL_LOG(level, ...) rte_log(RTE_LOG_##level, vus_logtype_ctrl, "VUS: " __VA_ARGS__)
 
 #define VUS_DATA_LOG(level, ...) \
 	rte_log(RTE_LOG_##level, vus_logtype_data, "VUS_DATA: " __VA_ARGS__)
@@ -43,7 +42,10 @@ struct vus_ratelimit {
 };
 
 #define VUS_RATELIMIT_INIT(interval, b) \
-	{ .interval_ms = (interval), .burst = (b), .tokens = (b), .last_ms = 0, .suppressed = 0 }
+	{ \
+		.interval_ms = (interval), .burst = (b), .tokens = (b), .last_ms = 0, \
+		.suppressed = 0 \
+	}
 
 /**
  * Take a token. @return true if the caller may log. rl->suppressed then

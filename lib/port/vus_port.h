@@ -56,10 +56,10 @@ struct vus_port_ops {
 /** A switch port. */
 struct vus_port {
 	const struct vus_port_ops *ops;
-	void *priv;                 /**< driver state */
-	uint16_t id;                /**< switch port id */
-	uint16_t nb_queues;         /**< rx and tx queues */
-	struct rte_ether_addr mac;  /**< the port's own address */
+	void *priv;                /**< driver state */
+	uint16_t id;               /**< switch port id */
+	uint16_t nb_queues;        /**< rx and tx queues */
+	struct rte_ether_addr mac; /**< the port's own address */
 	char name[64];
 };
 

@@ -46,7 +46,6 @@ write_at(struct rte_mbuf *m, uint32_t off, const void *src, uint32_t len)
 	return len == 0 ? 0 : -EINVAL;
 }
 
-
 static inline uint16_t
 fold(uint32_t sum)
 {
@@ -191,8 +190,8 @@ append_from(struct rte_mbuf *head, struct rte_mbuf **tail, struct rte_mempool *m
 
 /* The headers of one segment: lengths, sequence, flags, checksums. */
 static void
-fix_segment(struct rte_mbuf *s, const struct rte_mbuf *m, uint32_t idx, uint32_t nseg,
-	    uint32_t off, uint32_t len)
+fix_segment(struct rte_mbuf *s, const struct rte_mbuf *m, uint32_t idx, uint32_t nseg, uint32_t off,
+	    uint32_t len)
 {
 	uint8_t *h = rte_pktmbuf_mtod(s, uint8_t *);
 	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(h + m->l2_len + m->l3_len);
@@ -215,7 +214,7 @@ fix_segment(struct rte_mbuf *s, const struct rte_mbuf *m, uint32_t idx, uint32_t
 	}
 	tcp->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + off);
 	if (idx + 1 != nseg)
-		tcp->tcp_flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		tcp->tcp_flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 	if (idx != 0)
 		tcp->tcp_flags &= (uint8_t)~TCP_CWR;
 	tcp->cksum = 0;
@@ -241,8 +240,7 @@ sw_offload_tso(const struct rte_mbuf *m, struct rte_mempool *mp, struct rte_mbuf
 		return -EINVAL;
 	/* IPv6 extension headers would need their own walk: not produced by
 	 * our parser, so not accepted here either. */
-	if (v6 ? m->l3_len != sizeof(struct rte_ipv6_hdr)
-	       : m->l3_len < sizeof(struct rte_ipv4_hdr))
+	if (v6 ? m->l3_len != sizeof(struct rte_ipv6_hdr) : m->l3_len < sizeof(struct rte_ipv4_hdr))
 		return -EINVAL;
 	payload = m->pkt_len - hl;
 	nseg = payload == 0 ? 1 : (payload + mss - 1) / mss;
@@ -278,8 +276,8 @@ fail:
 }
 
 void
-sw_offload_iter_init(struct sw_offload_iter *it, struct rte_mbuf **pkts, uint16_t n,
-		     uint32_t caps, struct rte_mempool *mp)
+sw_offload_iter_init(struct sw_offload_iter *it, struct rte_mbuf **pkts, uint16_t n, uint32_t caps,
+		     struct rte_mempool *mp)
 {
 	*it = (struct sw_offload_iter){ .pkts = pkts, .n = n, .caps = caps, .mp = mp };
 }

@@ -36,16 +36,15 @@ extern "C" {
 
 /** Offloads a destination can take itself. */
 enum sw_offload_cap {
-	SW_OFFLOAD_CAP_TCP_CSUM = 1u << 0, /**< partial TCP checksums */
-	SW_OFFLOAD_CAP_UDP_CSUM = 1u << 1, /**< partial UDP checksums */
+	SW_OFFLOAD_CAP_TCP_CSUM = 1u << 0,  /**< partial TCP checksums */
+	SW_OFFLOAD_CAP_UDP_CSUM = 1u << 1,  /**< partial UDP checksums */
 	SW_OFFLOAD_CAP_IPV4_CSUM = 1u << 2, /**< IPv4 header checksums */
-	SW_OFFLOAD_CAP_TSO4 = 1u << 3,     /**< TCP segmentation over IPv4 */
-	SW_OFFLOAD_CAP_TSO6 = 1u << 4,     /**< TCP segmentation over IPv6 */
+	SW_OFFLOAD_CAP_TSO4 = 1u << 3,      /**< TCP segmentation over IPv4 */
+	SW_OFFLOAD_CAP_TSO6 = 1u << 4,      /**< TCP segmentation over IPv6 */
 };
 
 /** The mbuf flags this library can act on. */
-#define SW_OFFLOAD_TX_FLAGS \
-	(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM)
+#define SW_OFFLOAD_TX_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IP_CKSUM)
 
 /** Segments one TSO frame may become; a smaller MSS makes the frame a drop. */
 #define SW_OFFLOAD_MAX_SEGS 1024u
@@ -130,14 +129,14 @@ int sw_offload_tso(const struct rte_mbuf *m, struct rte_mempool *mp, struct rte_
 struct sw_offload_iter {
 	struct rte_mbuf **pkts;
 	uint16_t n;
-	uint16_t i;          /**< next input */
-	uint32_t pos;        /**< TSO payload offset inside pkts[i] */
+	uint16_t i;   /**< next input */
+	uint32_t pos; /**< TSO payload offset inside pkts[i] */
 	uint32_t caps;
 	struct rte_mempool *mp; /**< for copies and segments */
-	uint64_t dropped;    /**< inputs dropped (no memory, bad headers) */
-	uint64_t nomem;      /**< of those, for want of mbufs */
-	uint64_t segments;   /**< segments produced */
-	uint64_t completed;  /**< checksums completed */
+	uint64_t dropped;       /**< inputs dropped (no memory, bad headers) */
+	uint64_t nomem;         /**< of those, for want of mbufs */
+	uint64_t segments;      /**< segments produced */
+	uint64_t completed;     /**< checksums completed */
 };
 
 /** Start walking @p pkts[0..n) for a destination with @p caps. */

@@ -350,9 +350,12 @@ const char *
 vhost_port_conn_str(enum vhost_port_conn conn)
 {
 	switch (conn) {
-	case VHOST_PORT_LISTENING: return "listening";
-	case VHOST_PORT_CONNECTING: return "connecting";
-	case VHOST_PORT_CONNECTED: return "connected";
+	case VHOST_PORT_LISTENING:
+		return "listening";
+	case VHOST_PORT_CONNECTING:
+		return "connecting";
+	case VHOST_PORT_CONNECTED:
+		return "connected";
 	}
 	return "?";
 }

@@ -43,28 +43,28 @@ struct rte_rcu_qsbr;
 
 /** How a port's socket is used. */
 struct vhost_port_params {
-	const char *path;      /**< unix socket path */
-	bool client;           /**< connect to a listening front-end */
+	const char *path;         /**< unix socket path */
+	bool client;              /**< connect to a listening front-end */
 	unsigned int queue_pairs; /**< max queue pairs; 0 = default */
 };
 
 /** Connection state of a port. */
 enum vhost_port_conn {
-	VHOST_PORT_LISTENING,   /**< server mode, waiting for a front-end */
-	VHOST_PORT_CONNECTING,  /**< client mode, retrying with backoff */
-	VHOST_PORT_CONNECTED,   /**< a front-end is attached */
+	VHOST_PORT_LISTENING,  /**< server mode, waiting for a front-end */
+	VHOST_PORT_CONNECTING, /**< client mode, retrying with backoff */
+	VHOST_PORT_CONNECTED,  /**< a front-end is attached */
 };
 
 /** Snapshot of one ring, for tests, the CLI and telemetry. */
 struct vhost_ring_info {
-	uint32_t num;           /**< ring size; 0 until SET_VRING_NUM */
-	bool addr_set;          /**< SET_VRING_ADDR seen */
-	bool started;           /**< kicked and not stopped by GET_VRING_BASE */
-	bool enabled;           /**< SET_VRING_ENABLE state */
-	bool published;         /**< a virtq_conf is live for the datapath */
+	uint32_t num;                     /**< ring size; 0 until SET_VRING_NUM */
+	bool addr_set;                    /**< SET_VRING_ADDR seen */
+	bool started;                     /**< kicked and not stopped by GET_VRING_BASE */
+	bool enabled;                     /**< SET_VRING_ENABLE state */
+	bool published;                   /**< a virtq_conf is live for the datapath */
 	bool has_kick, has_call, has_err; /**< an fd is held */
-	uint32_t base;          /**< what GET_VRING_BASE would answer now */
-	uint32_t addr_flags;    /**< SET_VRING_ADDR flags (VHOST_VRING_F_LOG) */
+	uint32_t base;                    /**< what GET_VRING_BASE would answer now */
+	uint32_t addr_flags;              /**< SET_VRING_ADDR flags (VHOST_VRING_F_LOG) */
 	/** Device position (struct virtq_pos); may lag while an lcore owns it. */
 	uint16_t last_avail, last_used;
 	bool avail_wrap, used_wrap; /**< packed rings' wrap counters */
@@ -106,29 +106,29 @@ struct vhost_port_info {
 	char path[108];
 	bool client;
 	enum vhost_port_conn conn;
-	unsigned int queue_pairs;      /**< configured max */
-	uint64_t features_offered;     /**< GET_FEATURES answer */
-	uint64_t features;             /**< acked by SET_FEATURES */
-	bool features_set;             /**< SET_FEATURES seen */
+	unsigned int queue_pairs;  /**< configured max */
+	uint64_t features_offered; /**< GET_FEATURES answer */
+	uint64_t features;         /**< acked by SET_FEATURES */
+	bool features_set;         /**< SET_FEATURES seen */
 	uint64_t protocol_offered;
-	uint64_t protocol_features;    /**< acked by SET_PROTOCOL_FEATURES */
-	uint8_t status;                /**< SET_STATUS value */
-	uint16_t mtu;                  /**< NET_SET_MTU, 0 if none */
-	uint8_t rarp_mac[6];           /**< last SEND_RARP MAC */
+	uint64_t protocol_features; /**< acked by SET_PROTOCOL_FEATURES */
+	uint8_t status;             /**< SET_STATUS value */
+	uint16_t mtu;               /**< NET_SET_MTU, 0 if none */
+	uint8_t rarp_mac[6];        /**< last SEND_RARP MAC */
 	bool rarp_pending;
-	bool has_backend_req;          /**< SET_BACKEND_REQ_FD fd held */
-	bool has_log;                  /**< SET_LOG_BASE mapped */
+	bool has_backend_req; /**< SET_BACKEND_REQ_FD fd held */
+	bool has_log;         /**< SET_LOG_BASE mapped */
 	uint64_t log_size;
 	unsigned int nregions;
-	uint64_t mapped_bytes;         /**< guest memory mapped */
+	uint64_t mapped_bytes; /**< guest memory mapped */
 	/** The first VHOST_INFO_MAX_REGIONS regions, by guest address. */
 	struct {
 		uint64_t gpa, size, uva;
 	} regions[VHOST_INFO_MAX_REGIONS];
-	unsigned int connections;      /**< front-ends accepted so far */
-	unsigned int nrings;           /**< 2 * queue_pairs */
+	unsigned int connections; /**< front-ends accepted so far */
+	unsigned int nrings;      /**< 2 * queue_pairs */
 	struct vhost_ring_info rings[2 * VHOST_CTRL_MAX_QUEUE_PAIRS];
-	char last_error[160];          /**< last fault seen on this port */
+	char last_error[160]; /**< last fault seen on this port */
 	/** The last requests received (across connections), oldest first. */
 	struct vhost_step steps[VHOST_CTRL_STEPS];
 	unsigned int nsteps;
@@ -153,8 +153,8 @@ struct vhost_ctrl_ops {
  * @param ops   owner callbacks, may be NULL.
  * @return NULL on allocation failure.
  */
-struct vhost_ctrl *vhost_ctrl_create(struct rte_rcu_qsbr *qsbr,
-				     const struct vhost_ctrl_ops *ops, void *ops_ctx);
+struct vhost_ctrl *vhost_ctrl_create(struct rte_rcu_qsbr *qsbr, const struct vhost_ctrl_ops *ops,
+				     void *ops_ctx);
 
 /** Close every port and free the control plane. The loop must not run. */
 void vhost_ctrl_destroy(struct vhost_ctrl *ctrl);
@@ -178,8 +178,7 @@ struct virtq *vhost_ctrl_ring(struct vhost_ctrl *ctrl, unsigned int port, unsign
 int vhost_ctrl_port_del(struct vhost_ctrl *ctrl, unsigned int port);
 
 /** Fill @p info with the port's current state. @return 0 or -ENOENT. */
-int vhost_ctrl_port_info(struct vhost_ctrl *ctrl, unsigned int port,
-			 struct vhost_port_info *info);
+int vhost_ctrl_port_info(struct vhost_ctrl *ctrl, unsigned int port, struct vhost_port_info *info);
 
 /**
  * Run the event loop until vhost_ctrl_stop(). Call on the control thread.

@@ -44,11 +44,11 @@ _Static_assert(GUEST_MEM_GUARD_SLOTS >= VHOST_CTRL_MAX_PORTS * (VHOST_CTRL_MAX_M
 
 /* Control-side state of one ring. */
 struct vhost_ring {
-	uint32_t num;            /* SET_VRING_NUM, 0 = not set */
+	uint32_t num; /* SET_VRING_NUM, 0 = not set */
 	struct vhost_msg_vring_addr addr;
 	bool addr_set;
-	uint32_t base;           /* raw SET_VRING_BASE value */
-	bool base_pending;       /* base not yet applied to vq.pos */
+	uint32_t base;     /* raw SET_VRING_BASE value */
+	bool base_pending; /* base not yet applied to vq.pos */
 	int kick_fd, call_fd, err_fd;
 	bool started;            /* kicked, not stopped by GET_VRING_BASE */
 	bool enabled;            /* SET_VRING_ENABLE */
@@ -81,14 +81,14 @@ struct vhost_dev {
 /* A message being read: header, payload and fds arrive in pieces. */
 struct vhost_rx {
 	struct vhost_msg msg;
-	size_t have;             /* bytes of header + payload read so far */
+	size_t have; /* bytes of header + payload read so far */
 };
 
 struct vhost_port {
 	struct vhost_ctrl *ctrl;
 	unsigned int id;
 	char path[108];
-	char name[140];          /* "port N (path)", for log lines */
+	char name[140]; /* "port N (path)", for log lines */
 	bool client;
 	unsigned int queue_pairs;
 	unsigned int nrings;
@@ -136,8 +136,7 @@ void vhost_port_fault(struct vhost_port *port, const char *fmt, ...)
 int vhost_socket_open(struct vhost_port *port);
 void vhost_socket_close(struct vhost_port *port);
 void vhost_conn_drop(struct vhost_port *port, const char *why);
-int vhost_send_reply(struct vhost_port *port, uint32_t request, const void *payload,
-		     uint32_t size);
+int vhost_send_reply(struct vhost_port *port, uint32_t request, const void *payload, uint32_t size);
 
 /* vhost_dispatch.c */
 void vhost_dispatch(struct vhost_port *port, struct vhost_msg *msg);

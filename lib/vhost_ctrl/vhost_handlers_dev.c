@@ -23,8 +23,7 @@ any_ring_started(const struct vhost_port *port)
 }
 
 int
-vhost_handle_get_features(struct vhost_port *port, struct vhost_msg *msg,
-			  struct vhost_reply *reply)
+vhost_handle_get_features(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	reply->u64 = vhost_dev_offered_features(port);
 	reply->size = sizeof(uint64_t);
@@ -32,8 +31,7 @@ vhost_handle_get_features(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_set_features(struct vhost_port *port, struct vhost_msg *msg,
-			  struct vhost_reply *reply)
+vhost_handle_set_features(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	struct vhost_dev *dev = &port->dev;
 	uint64_t f = msg->payload.u64;
@@ -41,15 +39,16 @@ vhost_handle_set_features(struct vhost_port *port, struct vhost_msg *msg,
 	char names[512];
 
 	if (unoffered != 0) {
-		vhost_port_fault(port, "SET_FEATURES 0x%" PRIx64 " has bits not offered: 0x%" PRIx64,
-				 f, unoffered);
+		vhost_port_fault(port,
+				 "SET_FEATURES 0x%" PRIx64 " has bits not offered: 0x%" PRIx64, f,
+				 unoffered);
 		return -EINVAL;
 	}
 	/* Only LOG_ALL may change under running rings (migration start/stop). */
 	if (dev->features_set && any_ring_started(port) &&
 	    ((f ^ dev->features) & ~BIT(VHOST_F_LOG_ALL)) != 0) {
-		vhost_port_fault(port, "SET_FEATURES 0x%" PRIx64 " changes features while rings run",
-				 f);
+		vhost_port_fault(port,
+				 "SET_FEATURES 0x%" PRIx64 " changes features while rings run", f);
 		return -EBUSY;
 	}
 	if (!dev->features_set || f != dev->features)
@@ -85,8 +84,10 @@ vhost_handle_set_protocol_features(struct vhost_port *port, struct vhost_msg *ms
 	char names[256];
 
 	if (unoffered != 0) {
-		vhost_port_fault(port, "SET_PROTOCOL_FEATURES 0x%" PRIx64
-				 " has bits not offered: 0x%" PRIx64, pf, unoffered);
+		vhost_port_fault(port,
+				 "SET_PROTOCOL_FEATURES 0x%" PRIx64
+				 " has bits not offered: 0x%" PRIx64,
+				 pf, unoffered);
 		return -EINVAL;
 	}
 	if (pf != port->dev.protocol)
@@ -97,8 +98,7 @@ vhost_handle_set_protocol_features(struct vhost_port *port, struct vhost_msg *ms
 }
 
 int
-vhost_handle_set_owner(struct vhost_port *port, struct vhost_msg *msg,
-		       struct vhost_reply *reply)
+vhost_handle_set_owner(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	/* Sent first (virtio-user) or after negotiation (QEMU), maybe twice. */
 	port->dev.owner = true;
@@ -106,8 +106,7 @@ vhost_handle_set_owner(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_reset_owner(struct vhost_port *port, struct vhost_msg *msg,
-			 struct vhost_reply *reply)
+vhost_handle_reset_owner(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	/* Deprecated: disable the rings, keep the connection's state (DEV-4). */
 	for (unsigned int i = 0; i < port->nrings; i++)
@@ -127,8 +126,7 @@ vhost_handle_get_queue_num(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_set_status(struct vhost_port *port, struct vhost_msg *msg,
-			struct vhost_reply *reply)
+vhost_handle_set_status(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	uint64_t v = msg->payload.u64;
 	uint8_t old = port->dev.status;
@@ -147,8 +145,7 @@ vhost_handle_set_status(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_get_status(struct vhost_port *port, struct vhost_msg *msg,
-			struct vhost_reply *reply)
+vhost_handle_get_status(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	reply->u64 = port->dev.status;
 	reply->size = sizeof(uint64_t);
@@ -156,8 +153,7 @@ vhost_handle_get_status(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_net_set_mtu(struct vhost_port *port, struct vhost_msg *msg,
-			 struct vhost_reply *reply)
+vhost_handle_net_set_mtu(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	uint64_t mtu = msg->payload.u64;
 
@@ -171,8 +167,7 @@ vhost_handle_net_set_mtu(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_send_rarp(struct vhost_port *port, struct vhost_msg *msg,
-		       struct vhost_reply *reply)
+vhost_handle_send_rarp(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	uint8_t *mac = port->dev.rarp_mac;
 
@@ -199,8 +194,7 @@ vhost_handle_set_backend_req_fd(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_reset_device(struct vhost_port *port, struct vhost_msg *msg,
-			  struct vhost_reply *reply)
+vhost_handle_reset_device(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	PORT_LOG(port, INFO, "device reset by the front-end");
 	vhost_dev_reset(port, true);

@@ -26,16 +26,16 @@
 #include "vhost_ctrl_priv.h"
 
 static int
-map_region(struct vhost_port *port, struct guest_mem_region *out,
-	   const struct vhost_msg_region *in, int fd)
+map_region(struct vhost_port *port, struct guest_mem_region *out, const struct vhost_msg_region *in,
+	   int fd)
 {
 	char err[160];
 	int ret = guest_mem_region_map(out, fd, in->guest_phys_addr, in->memory_size,
 				       in->userspace_addr, in->mmap_offset, err, sizeof(err));
 
 	if (ret != 0)
-		vhost_port_fault(port, "memory region gpa 0x%" PRIx64 ": %s",
-				 in->guest_phys_addr, err);
+		vhost_port_fault(port, "memory region gpa 0x%" PRIx64 ": %s", in->guest_phys_addr,
+				 err);
 	return ret;
 }
 
@@ -96,8 +96,7 @@ vhost_handle_get_max_mem_slots(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
-			 struct vhost_reply *reply)
+vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	struct guest_mem_table *cur = port->dev.mem;
 	const struct vhost_msg_region *in = &msg->payload.reg.region;
@@ -118,8 +117,10 @@ vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 		if (r->gpa == in->guest_phys_addr && r->size == in->memory_size &&
 		    r->uva == in->userspace_addr && r->mmap_offset == in->mmap_offset) {
 			r->dups++;
-			PORT_LOG(port, DEBUG, "ADD_MEM_REG: region gpa 0x%" PRIx64
-				 " already mapped, now added %u times", r->gpa, r->dups + 1);
+			PORT_LOG(port, DEBUG,
+				 "ADD_MEM_REG: region gpa 0x%" PRIx64
+				 " already mapped, now added %u times",
+				 r->gpa, r->dups + 1);
 			return 0;
 		}
 	}
@@ -141,8 +142,7 @@ vhost_handle_add_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
-			 struct vhost_reply *reply)
+vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	const struct vhost_msg_region *want = &msg->payload.reg.region;
 	struct guest_mem_table *cur = port->dev.mem;
@@ -190,8 +190,7 @@ vhost_handle_rem_mem_reg(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
-			  struct vhost_reply *reply)
+vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	struct vhost_dev *dev = &port->dev;
 	uint64_t size = msg->payload.log.mmap_size, off = msg->payload.log.mmap_offset;
@@ -203,8 +202,9 @@ vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
 	int guard;
 
 	if (size == 0 || off + size < off || off + size > SIZE_MAX) {
-		vhost_port_fault(port, "SET_LOG_BASE size 0x%" PRIx64 " offset 0x%" PRIx64
-				 " invalid", size, off);
+		vhost_port_fault(port,
+				 "SET_LOG_BASE size 0x%" PRIx64 " offset 0x%" PRIx64 " invalid",
+				 size, off);
 		return -EINVAL;
 	}
 	if (fstat(msg->fds[0], &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -243,8 +243,7 @@ vhost_handle_set_log_base(struct vhost_port *port, struct vhost_msg *msg,
 }
 
 int
-vhost_handle_set_log_fd(struct vhost_port *port, struct vhost_msg *msg,
-			struct vhost_reply *reply)
+vhost_handle_set_log_fd(struct vhost_port *port, struct vhost_msg *msg, struct vhost_reply *reply)
 {
 	if (port->dev.log_fd >= 0)
 		close(port->dev.log_fd);

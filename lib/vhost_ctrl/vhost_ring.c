@@ -63,20 +63,23 @@ vhost_ring_blocked(const struct vhost_port *port, const struct vhost_ring *r)
 
 /* Translate one ring part; NULL with a logged reason if it does not fit. */
 static void *
-map_part(struct vhost_port *port, unsigned int idx, const char *what, uint64_t uva,
-	 uint64_t len, uint64_t align)
+map_part(struct vhost_port *port, unsigned int idx, const char *what, uint64_t uva, uint64_t len,
+	 uint64_t align)
 {
 	void *p;
 
 	if (uva % align != 0) {
-		vhost_port_fault(port, "ring %u: %s address 0x%" PRIx64 " not %" PRIu64
-			      "-byte aligned", idx, what, uva, align);
+		vhost_port_fault(port,
+				 "ring %u: %s address 0x%" PRIx64 " not %" PRIu64 "-byte aligned",
+				 idx, what, uva, align);
 		return NULL;
 	}
 	p = guest_mem_uva_range(port->dev.mem, uva, len);
 	if (p == NULL)
-		vhost_port_fault(port, "ring %u: %s 0x%" PRIx64 "+%" PRIu64
-			      " is not inside one mapped region", idx, what, uva, len);
+		vhost_port_fault(port,
+				 "ring %u: %s 0x%" PRIx64 "+%" PRIu64
+				 " is not inside one mapped region",
+				 idx, what, uva, len);
 	return p;
 }
 
@@ -94,7 +97,9 @@ translate(struct vhost_port *port, unsigned int idx, struct virtq_conf *c)
 		c->ring.packed_ring.device_event = map_part(port, idx, "device event area",
 							    r->addr.used_user_addr, 4, 4);
 		return c->ring.packed_ring.desc && c->ring.packed_ring.driver_event &&
-		       c->ring.packed_ring.device_event ? 0 : -EFAULT;
+				       c->ring.packed_ring.device_event
+			       ? 0
+			       : -EFAULT;
 	}
 	c->ring.split.desc = map_part(port, idx, "descriptor table", r->addr.desc_user_addr,
 				      virtq_split_desc_size(r->num), 16);
@@ -138,15 +143,15 @@ build_conf(struct vhost_port *port, unsigned int idx)
 	c->enabled = r->enabled;
 	c->tx = (idx & 1) != 0;
 	c->features = dev->features;
-	c->hdr_len = (dev->features & (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF)))
-			     ? 12 : 10;
+	c->hdr_len = (dev->features & (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF))) ? 12
+											       : 10;
 	c->call_fd = r->call_fd;
 	c->err_fd = r->err_fd;
 	c->mem = dev->mem;
 	/* Largest frame a guest may send: MTU + Ethernet and VLAN headers when
 	 * negotiated (DEV-1, VNET-5), else the largest IP packet. */
 	c->max_frame = dev->mtu != 0 && (dev->features & BIT(VIRTIO_NET_F_MTU)) ? dev->mtu + 18u
-									       : 65535u;
+										: 65535u;
 	/* GSO frames may be up to 64 KiB of IP plus L2 whatever the MTU (VNET-5). */
 	if (dev->features & (BIT(VIRTIO_NET_F_HOST_TSO4) | BIT(VIRTIO_NET_F_HOST_TSO6)))
 		c->max_gso_frame = 65535u + 18u;
@@ -208,8 +213,10 @@ explain_waiting(struct vhost_port *port, unsigned int idx)
 		return;
 	}
 	if (!r->broken_logged)
-		vhost_port_fault(port, "ring %u started but no memory table was sent: "
-				 "is guest memory shared (share=on)?", idx);
+		vhost_port_fault(port,
+				 "ring %u started but no memory table was sent: "
+				 "is guest memory shared (share=on)?",
+				 idx);
 	r->broken_logged = true;
 }
 
@@ -218,9 +225,8 @@ log_change(struct vhost_port *port, unsigned int idx, const struct virtq_conf *o
 	   const struct virtq_conf *c)
 {
 	if (c != NULL && (old == NULL || old->enabled != c->enabled))
-		PORT_LOG(port, INFO, "ring %u running: num %u %s %s", idx,
-			 port->dev.rings[idx].num, c->packed ? "packed" : "split",
-			 c->enabled ? "enabled" : "disabled");
+		PORT_LOG(port, INFO, "ring %u running: num %u %s %s", idx, port->dev.rings[idx].num,
+			 c->packed ? "packed" : "split", c->enabled ? "enabled" : "disabled");
 	else if (c == NULL && old != NULL)
 		PORT_LOG(port, DEBUG, "ring %u withdrawn from the datapath", idx);
 }

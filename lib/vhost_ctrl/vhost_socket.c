@@ -262,7 +262,8 @@ flush_tx(struct vhost_port *port)
 int
 vhost_send_reply(struct vhost_port *port, uint32_t request, const void *payload, uint32_t size)
 {
-	struct vhost_msg_hdr hdr = { .request = request, .flags = VHOST_MSG_REPLY_FLAGS,
+	struct vhost_msg_hdr hdr = { .request = request,
+				     .flags = VHOST_MSG_REPLY_FLAGS,
 				     .size = size };
 
 	if (port->sock_fd < 0)
@@ -363,8 +364,7 @@ read_some(struct vhost_port *port)
 			return -EPROTO;
 		}
 	}
-	return rx->have >= VHOST_MSG_HDR_SIZE &&
-	       rx->have == VHOST_MSG_HDR_SIZE + rx->msg.hdr.size;
+	return rx->have >= VHOST_MSG_HDR_SIZE && rx->have == VHOST_MSG_HDR_SIZE + rx->msg.hdr.size;
 }
 
 static void

@@ -19,8 +19,11 @@ static const struct vhost_msg_info msg_table[VHOST_USER_MAX] = {
 };
 
 static const struct vhost_msg_info unknown_info = {
-	.name = NULL, .size = VHOST_SIZE_ANY, .fds = VHOST_FDS_ANY,
-	.reply = VHOST_REPLY_ACK, .gate = -1,
+	.name = NULL,
+	.size = VHOST_SIZE_ANY,
+	.fds = VHOST_FDS_ANY,
+	.reply = VHOST_REPLY_ACK,
+	.gate = -1,
 };
 
 const struct vhost_msg_info *
@@ -43,12 +46,18 @@ const char *
 vhost_msg_fault_str(enum vhost_msg_fault fault)
 {
 	switch (fault) {
-	case VHOST_MSG_OK: return "ok";
-	case VHOST_MSG_BAD_VERSION: return "bad version in header flags";
-	case VHOST_MSG_BAD_FLAGS: return "reply or reserved bits set in a request";
-	case VHOST_MSG_TOO_LARGE: return "payload size above limit";
-	case VHOST_MSG_BAD_SIZE: return "payload size does not match the request";
-	case VHOST_MSG_BAD_FD_COUNT: return "wrong number of fds for the request";
+	case VHOST_MSG_OK:
+		return "ok";
+	case VHOST_MSG_BAD_VERSION:
+		return "bad version in header flags";
+	case VHOST_MSG_BAD_FLAGS:
+		return "reply or reserved bits set in a request";
+	case VHOST_MSG_TOO_LARGE:
+		return "payload size above limit";
+	case VHOST_MSG_BAD_SIZE:
+		return "payload size does not match the request";
+	case VHOST_MSG_BAD_FD_COUNT:
+		return "wrong number of fds for the request";
 	}
 	return "?";
 }

@@ -167,7 +167,8 @@ enum vhost_msg_reply_kind {
 	X(18, SET_VRING_ENABLE, VHOST_SIZE_STATE, VHOST_FDS_NONE, VHOST_REPLY_ACK, -1) \
 	X(19, SEND_RARP, VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_RARP) \
 	X(20, NET_SET_MTU, VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_NET_MTU) \
-	X(21, SET_BACKEND_REQ_FD, VHOST_SIZE_NONE, VHOST_FDS_ONE, VHOST_REPLY_ACK, VHOST_PF_BACKEND_REQ) \
+	X(21, SET_BACKEND_REQ_FD, VHOST_SIZE_NONE, VHOST_FDS_ONE, VHOST_REPLY_ACK, \
+	  VHOST_PF_BACKEND_REQ) \
 	X(22, IOTLB_MSG, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_U64, -1) \
 	X(23, SET_VRING_ENDIAN, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
 	X(24, GET_CONFIG, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
@@ -180,11 +181,15 @@ enum vhost_msg_reply_kind {
 	X(31, GET_INFLIGHT_FD, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
 	X(32, SET_INFLIGHT_FD, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
 	X(33, GPU_SET_SOCKET, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
-	X(34, RESET_DEVICE, VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_RESET_DEVICE) \
+	X(34, RESET_DEVICE, VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_ACK, \
+	  VHOST_PF_RESET_DEVICE) \
 	X(35, VRING_KICK, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
-	X(36, GET_MAX_MEM_SLOTS, VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64, VHOST_PF_CONFIGURE_MEM_SLOTS) \
-	X(37, ADD_MEM_REG, VHOST_SIZE_MEM_REG, VHOST_FDS_ONE, VHOST_REPLY_ACK, VHOST_PF_CONFIGURE_MEM_SLOTS) \
-	X(38, REM_MEM_REG, VHOST_SIZE_MEM_REG, VHOST_FDS_MAX_ONE, VHOST_REPLY_ACK, VHOST_PF_CONFIGURE_MEM_SLOTS) \
+	X(36, GET_MAX_MEM_SLOTS, VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64, \
+	  VHOST_PF_CONFIGURE_MEM_SLOTS) \
+	X(37, ADD_MEM_REG, VHOST_SIZE_MEM_REG, VHOST_FDS_ONE, VHOST_REPLY_ACK, \
+	  VHOST_PF_CONFIGURE_MEM_SLOTS) \
+	X(38, REM_MEM_REG, VHOST_SIZE_MEM_REG, VHOST_FDS_MAX_ONE, VHOST_REPLY_ACK, \
+	  VHOST_PF_CONFIGURE_MEM_SLOTS) \
 	X(39, SET_STATUS, VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_STATUS) \
 	X(40, GET_STATUS, VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64, VHOST_PF_STATUS) \
 	X(41, GET_SHARED_OBJECT, VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_ACK, -1) \
@@ -275,21 +280,21 @@ enum virtio_feature_bit {
 
 /** Static description of one request code. */
 struct vhost_msg_info {
-	const char *name;            /**< e.g. "SET_MEM_TABLE"; NULL: unknown code */
+	const char *name; /**< e.g. "SET_MEM_TABLE"; NULL: unknown code */
 	enum vhost_msg_size_rule size;
 	enum vhost_msg_fd_rule fds;
 	enum vhost_msg_reply_kind reply;
-	int gate;                    /**< protocol feature bit, or -1 */
+	int gate; /**< protocol feature bit, or -1 */
 };
 
 /** Outcome of a framing check; each has a name for log lines. */
 enum vhost_msg_fault {
 	VHOST_MSG_OK = 0,
-	VHOST_MSG_BAD_VERSION,   /**< flags & 3 != 1 */
-	VHOST_MSG_BAD_FLAGS,     /**< reply bit or reserved bits in a request */
-	VHOST_MSG_TOO_LARGE,     /**< size above VHOST_MSG_MAX_PAYLOAD */
-	VHOST_MSG_BAD_SIZE,      /**< size does not match the request type */
-	VHOST_MSG_BAD_FD_COUNT,  /**< fds do not match the request type */
+	VHOST_MSG_BAD_VERSION,  /**< flags & 3 != 1 */
+	VHOST_MSG_BAD_FLAGS,    /**< reply bit or reserved bits in a request */
+	VHOST_MSG_TOO_LARGE,    /**< size above VHOST_MSG_MAX_PAYLOAD */
+	VHOST_MSG_BAD_SIZE,     /**< size does not match the request type */
+	VHOST_MSG_BAD_FD_COUNT, /**< fds do not match the request type */
 };
 
 /**

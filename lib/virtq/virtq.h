@@ -69,9 +69,9 @@ enum virtq_feature {
 
 /** Split ring layout pointers (host virtual addresses). */
 struct virtq_split {
-	void *desc;   /**< struct vring_desc[num] */
-	void *avail;  /**< flags, idx, ring[num], used_event */
-	void *used;   /**< flags, idx, ring[num], avail_event */
+	void *desc;  /**< struct vring_desc[num] */
+	void *avail; /**< flags, idx, ring[num], used_event */
+	void *used;  /**< flags, idx, ring[num], avail_event */
 };
 
 /** Packed ring layout pointers (host virtual addresses). */
@@ -86,17 +86,17 @@ struct virtq_packed {
  * Never modified after virtq_publish(); replaced as a whole.
  */
 struct virtq_conf {
-	uint16_t num;             /**< ring size */
-	bool packed;              /**< RING_PACKED negotiated */
-	bool enabled;             /**< SET_VRING_ENABLE state: false = discard */
-	bool tx;                  /**< guest TX ring (odd index) */
-	uint8_t hdr_len;          /**< virtio-net header length: 10 or 12 */
-	uint64_t features;        /**< negotiated virtio features */
+	uint16_t num;      /**< ring size */
+	bool packed;       /**< RING_PACKED negotiated */
+	bool enabled;      /**< SET_VRING_ENABLE state: false = discard */
+	bool tx;           /**< guest TX ring (odd index) */
+	uint8_t hdr_len;   /**< virtio-net header length: 10 or 12 */
+	uint64_t features; /**< negotiated virtio features */
 	union {
 		struct virtq_split split;
 		struct virtq_packed packed_ring;
 	} ring;
-	int call_fd;              /**< eventfd to notify the guest, -1 if none */
+	int call_fd;                       /**< eventfd to notify the guest, -1 if none */
 	const struct guest_mem_table *mem; /**< guest memory to translate buffers */
 	/** Dirty log (LOG_ALL): host address and size in bytes, NULL if none. */
 	uint8_t *log_base;
@@ -108,15 +108,15 @@ struct virtq_conf {
 	uint32_t max_frame;
 	/** Largest GSO frame (HOST_TSO4/6 negotiated), 0 if none. */
 	uint32_t max_gso_frame;
-	int err_fd;               /**< eventfd signalled when the ring breaks, -1 if none */
+	int err_fd; /**< eventfd signalled when the ring breaks, -1 if none */
 };
 
 /** Ring position: owned by the lcore while published, else by control. */
 struct virtq_pos {
 	uint16_t last_avail_idx;
 	uint16_t last_used_idx;
-	bool avail_wrap;          /**< packed: avail wrap counter */
-	bool used_wrap;           /**< packed: used wrap counter */
+	bool avail_wrap; /**< packed: avail wrap counter */
+	bool used_wrap;  /**< packed: used wrap counter */
 };
 
 /**
@@ -124,18 +124,19 @@ struct virtq_pos {
  * X(ENUM, "name").
  */
 #define VIRTQ_DROP_REASONS(X) \
-	X(NO_GUEST_BUF, "no_guest_buffer")   /* RX: no (or too small) guest buffer */ \
-	X(BAD_ADDR, "bad_address")           /* a buffer outside guest memory */ \
-	X(CHAIN_TOO_LONG, "chain_too_long")  /* more segments than we walk */ \
-	X(BAD_DESC, "bad_descriptor")        /* direction, indirect or next invalid */ \
-	X(SHORT_HDR, "short_header")         /* TX chain shorter than the net header */ \
-	X(BAD_HDR, "bad_net_header")         /* TX header asks for what was not negotiated */ \
-	X(TOO_SHORT, "frame_too_short")      /* TX frame below 14 bytes */ \
-	X(TOO_BIG, "frame_too_big")          /* above the largest frame */ \
-	X(NO_MBUF, "no_mbuf")                /* TX: mempool empty */ \
-	X(OFFLOAD, "offload_unsupported")    /* RX: an offload neither the guest nor software can do */ \
-	X(DISABLED, "ring_disabled")         /* consumed while disabled (RING-10) */ \
-	X(RING_BROKEN, "ring_broken")        /* ring-level corruption: ring stopped */
+	X(NO_GUEST_BUF, "no_guest_buffer")  /* RX: no (or too small) guest buffer */ \
+	X(BAD_ADDR, "bad_address")          /* a buffer outside guest memory */ \
+	X(CHAIN_TOO_LONG, "chain_too_long") /* more segments than we walk */ \
+	X(BAD_DESC, "bad_descriptor")       /* direction, indirect or next invalid */ \
+	X(SHORT_HDR, "short_header")        /* TX chain shorter than the net header */ \
+	X(BAD_HDR, "bad_net_header")        /* TX header asks for what was not negotiated */ \
+	X(TOO_SHORT, "frame_too_short")     /* TX frame below 14 bytes */ \
+	X(TOO_BIG, "frame_too_big")         /* above the largest frame */ \
+	X(NO_MBUF, "no_mbuf")               /* TX: mempool empty */ \
+	X(OFFLOAD, \
+	  "offload_unsupported")      /* RX: an offload neither the guest nor software can do */ \
+	X(DISABLED, "ring_disabled")  /* consumed while disabled (RING-10) */ \
+	X(RING_BROKEN, "ring_broken") /* ring-level corruption: ring stopped */
 
 enum virtq_drop {
 #define VIRTQ_DROP_ENUM(e, name) VIRTQ_DROP_##e,
@@ -149,9 +150,9 @@ const char *virtq_drop_name(enum virtq_drop reason);
 
 /** Per-ring datapath counters (written by the owning lcore only). */
 struct virtq_stats {
-	uint64_t packets;        /**< delivered to the guest (RX) or taken from it (TX) */
-	uint64_t bytes;          /**< frame bytes, net header excluded */
-	uint64_t calls;          /**< guest notifications sent */
+	uint64_t packets; /**< delivered to the guest (RX) or taken from it (TX) */
+	uint64_t bytes;   /**< frame bytes, net header excluded */
+	uint64_t calls;   /**< guest notifications sent */
 	uint64_t drops[VIRTQ_DROP_MAX];
 };
 
@@ -159,7 +160,7 @@ struct virtq_stats {
 struct virtq {
 	VIRTQ_ATOMIC(const struct virtq_conf *) conf; /**< NULL: not processed */
 	struct virtq_pos pos;
-	bool broken;             /**< corruption seen: not processed until restarted */
+	bool broken; /**< corruption seen: not processed until restarted */
 	/**
 	 * RARP to announce (SEND_RARP, after migration): MAC in bits 0-47,
 	 * bit 63 set while pending. Set by the control thread on the TX ring
@@ -226,8 +227,8 @@ struct rte_mempool;
  * owning @p vq, with the conf it loaded for this poll.
  * @return number of mbufs written to @p pkts.
  */
-uint16_t virtq_dequeue_burst(struct virtq *vq, const struct virtq_conf *c,
-			     struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n);
+uint16_t virtq_dequeue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,
+			     struct rte_mbuf **pkts, uint16_t n);
 
 /**
  * Copy up to @p n packets into the guest's RX ring (even index). The mbufs

@@ -60,13 +60,13 @@ rarp_frame(struct rte_mempool *mp, uint64_t v)
 	memset(f, 0, RARP_FRAME_LEN);
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
-	f[12] = 0x80, f[13] = 0x35;       /* RARP */
-	f[14] = 0x00, f[15] = 0x01;       /* hardware: Ethernet */
-	f[16] = 0x08, f[17] = 0x00;       /* protocol: IPv4 */
-	f[18] = 6, f[19] = 4;             /* address lengths */
-	f[20] = 0x00, f[21] = 0x03;       /* reverse request */
-	memcpy(f + 22, mac, 6);           /* sender hardware address */
-	memcpy(f + 32, mac, 6);           /* target hardware address */
+	f[12] = 0x80, f[13] = 0x35; /* RARP */
+	f[14] = 0x00, f[15] = 0x01; /* hardware: Ethernet */
+	f[16] = 0x08, f[17] = 0x00; /* protocol: IPv4 */
+	f[18] = 6, f[19] = 4;       /* address lengths */
+	f[20] = 0x00, f[21] = 0x03; /* reverse request */
+	memcpy(f + 22, mac, 6);     /* sender hardware address */
+	memcpy(f + 32, mac, 6);     /* target hardware address */
 	return m;
 }
 
@@ -79,13 +79,13 @@ virtq_dequeue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mem
 
 	if (unlikely(c == NULL || vq->broken))
 		return 0;
-	if (unlikely(rarp != 0) && n != 0 &&
-	    atomic_compare_exchange_strong(&vq->rarp, &rarp, 0)) {
+	if (unlikely(rarp != 0) && n != 0 && atomic_compare_exchange_strong(&vq->rarp, &rarp, 0)) {
 		pkts[0] = rarp_frame(mp, rarp);
 		k = pkts[0] != NULL;
 	}
-	return (uint16_t)(k + (c->packed ? vq_packed_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))
-				     : vq_split_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))));
+	return (uint16_t)(k + (c->packed
+				       ? vq_packed_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))
+				       : vq_split_dequeue(vq, c, mp, pkts + k, (uint16_t)(n - k))));
 }
 
 uint16_t
@@ -95,8 +95,8 @@ virtq_enqueue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mbu
 	if (unlikely(c == NULL || vq->broken || !c->enabled)) {
 		/* The caller frees the frames: count them, or they vanish. */
 		if (c != NULL)
-			vq->stats.drops[vq->broken ? VIRTQ_DROP_RING_BROKEN : VIRTQ_DROP_DISABLED] +=
-				n;
+			vq->stats.drops[vq->broken ? VIRTQ_DROP_RING_BROKEN
+						   : VIRTQ_DROP_DISABLED] += n;
 		return 0;
 	}
 	return c->packed ? vq_packed_enqueue(vq, c, pkts, n) : vq_split_enqueue(vq, c, pkts, n);

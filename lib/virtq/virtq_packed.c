@@ -57,7 +57,8 @@ walk(const struct virtq_conf *c, struct vq_pdesc *ring, struct packed_pos at, st
 		struct vq_pdesc d;
 
 		if (!desc_avail(flags, at.wrap))
-			return b->ndesc == 0 ? 0 : WALK_BROKEN; /* a chain is made available whole */
+			return b->ndesc == 0 ? 0
+					     : WALK_BROKEN; /* a chain is made available whole */
 		d.addr = g->addr; /* each field read once, after the flags */
 		d.len = g->len;
 		d.id = g->id;
@@ -266,8 +267,8 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
  * @return chains (>0), 0: out of buffers, -1: cannot fit (no MRG_RXBUF),
  * -(k+1): chain k is bad, chains before it and it go back unused. */
 static int
-take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos at,
-	       uint64_t need, struct vq_buf *b, struct vq_rxchain *ch, bool mrg)
+take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos at, uint64_t need,
+	       struct vq_buf *b, struct vq_rxchain *ch, bool mrg)
 {
 	struct vq_pdesc *ring = c->ring.packed_ring.desc;
 	uint64_t cap = 0;

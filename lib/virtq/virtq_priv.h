@@ -68,7 +68,6 @@ int vq_tx_offload(const struct virtq_conf *c, const uint8_t *hdr, struct rte_mbu
  */
 bool vq_rx_hdr(const struct virtq_conf *c, const struct rte_mbuf *m, uint8_t *hdr);
 
-
 /* Most segments (descriptors after region splits) one packet may use. Linux
  * uses about 19 per TX packet; DPDK caps at 256 too. */
 #define VIRTQ_MAX_SEGS 256u
@@ -118,19 +117,19 @@ struct vq_seg {
 
 /* One descriptor chain after the walk. */
 struct vq_buf {
-	uint16_t id;      /* split: head index; packed: buffer id */
-	uint16_t ndesc;   /* packed: ring slots the chain used */
+	uint16_t id;    /* split: head index; packed: buffer id */
+	uint16_t ndesc; /* packed: ring slots the chain used */
 	uint16_t nseg;
-	uint16_t nread;   /* the first nread segments are device-readable */
-	uint64_t rlen;    /* readable bytes */
-	uint64_t wlen;    /* writable bytes */
+	uint16_t nread; /* the first nread segments are device-readable */
+	uint64_t rlen;  /* readable bytes */
+	uint64_t wlen;  /* writable bytes */
 	struct vq_seg seg[VIRTQ_MAX_SEGS];
 };
 
 /* Walk outcome: 0 or a drop reason + 1 (so 0 means fine). */
 #define VQ_OK 0
 #define VQ_ERR(reason) ((int)(reason) + 1)
-#define VQ_REASON(err) ((enum virtq_drop)((err) - 1))
+#define VQ_REASON(err) ((enum virtq_drop)((err)-1))
 
 static inline uint16_t
 vq_load16(const void *p)
@@ -202,7 +201,6 @@ vq_buf_add(struct vq_buf *b, const struct guest_mem_table *mem, uint64_t gpa, ui
 int vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, uint32_t len,
 		     bool packed);
 
-
 /* Log a used-ring write at byte @p offset of the used area. */
 static inline void
 vq_log_used(const struct virtq_conf *c, uint64_t offset, uint64_t len)
@@ -230,8 +228,8 @@ vq_drop(struct virtq *vq, enum virtq_drop reason)
 
 /* Copy a TX chain (readable part, net header skipped) into a new mbuf chain.
  * @return VQ_OK with *out set, or a drop reason. */
-int vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b,
-		    struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **out);
+int vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b, struct rte_mempool *mp,
+		    struct rte_mbuf *m, struct rte_mbuf **out);
 
 /* Make a partly filled mbuf fresh again (free what was chained to it). */
 static inline void
@@ -355,8 +353,8 @@ struct vq_rxchain {
 /* Copy a frame, preceded by a net header (zero but num_buffers = @p nch),
  * into the writable segments of @p b, which hold the chains @p ch in order;
  * every chain but the last is filled to capacity. Logs dirty pages. */
-void vq_copy_from_mbuf(const struct virtq_conf *c, const struct rte_mbuf *m,
-		       const struct vq_buf *b, struct vq_rxchain *ch, uint16_t nch);
+void vq_copy_from_mbuf(const struct virtq_conf *c, const struct rte_mbuf *m, const struct vq_buf *b,
+		       struct vq_rxchain *ch, uint16_t nch);
 
 /* Split and packed implementations. */
 uint16_t vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempool *mp,

@@ -392,7 +392,8 @@ take_rx_chains(struct virtq *vq, const struct virtq_conf *c, const struct split_
 		}
 		ch[nch].id = head;
 		ret = walk_rx(c, r, head, b);
-		ch[nch].wlen = b->wlen - before > need ? (uint32_t)need : (uint32_t)(b->wlen - before);
+		ch[nch].wlen = b->wlen - before > need ? (uint32_t)need
+						       : (uint32_t)(b->wlen - before);
 		nch++;
 		if (unlikely(ret != VQ_OK)) {
 			vq_drop(vq, VQ_REASON(ret));

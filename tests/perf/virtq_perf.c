@@ -136,8 +136,8 @@ packed_post(uint32_t d, uint16_t *pos, bool *wrap, bool rx, uint32_t frame)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], "--no-huge", "-m", "64", "--no-pci", "--file-prefix", "vus-perf",
-			"--log-level=*:error" };
+	char *eal[] = { argv[0],    "--no-huge",     "-m",       "64",
+			"--no-pci", "--file-prefix", "vus-perf", "--log-level=*:error" };
 	bool packed = argc > 1 && strcmp(argv[1], "packed") == 0;
 	bool mrg = !(argc > 2 && strcmp(argv[2], "nomrg") == 0);
 	uint32_t frame = argc > 3 ? (uint32_t)atoi(argv[3]) : 64;

@@ -131,7 +131,7 @@ run_layout() {
     [ "$ring" = packed ] && want=1
     [ "${layout%-nomrg}" = "$layout" ] || mrg=0
     [ "$layout" = split-swoff ] && guest_off=0
-    local dev= devb=
+    local dev='' devb=''
     [ $want -eq 1 ] && dev=packed=on
     [ $mrg -eq 0 ] && dev+="${dev:+,}mrg_rxbuf=off"
     devb=$dev

@@ -198,11 +198,11 @@ CtrlTest::wait_for(const std::function<bool(const vhost_port_info &)> &pred, int
 		if (pred(i))
 			return AssertionSuccess();
 		if (now_ms() >= deadline)
-			return AssertionFailure() << "timed out after " << timeout_ms
-						  << " ms waiting for " << what << " (port "
-						  << (port < 0 ? port_ : port) << " conn "
-						  << vhost_port_conn_str(i.conn) << ", last error '"
-						  << i.last_error << "')";
+			return AssertionFailure()
+			       << "timed out after " << timeout_ms << " ms waiting for " << what
+			       << " (port " << (port < 0 ? port_ : port) << " conn "
+			       << vhost_port_conn_str(i.conn) << ", last error '" << i.last_error
+			       << "')";
 		sleep_us(2000);
 	}
 }
@@ -218,9 +218,9 @@ AssertionResult
 CtrlTest::connect(tfe::Tfe &t, int port)
 {
 	struct vhost_port_info before = info(port);
-	AssertionResult r = wait_for([](const vhost_port_info &i) {
-		return i.conn == VHOST_PORT_LISTENING;
-	}, port, 3000, "the port to listen");
+	AssertionResult r = wait_for(
+		[](const vhost_port_info &i) { return i.conn == VHOST_PORT_LISTENING; }, port, 3000,
+		"the port to listen");
 
 	if (!r)
 		return r;
@@ -229,9 +229,11 @@ CtrlTest::connect(tfe::Tfe &t, int port)
 		return r;
 	unsigned n = before.connections;
 
-	return wait_for([n](const vhost_port_info &i) {
-		return i.conn == VHOST_PORT_CONNECTED && i.connections > n;
-	}, port, 3000, "the connection to be accepted");
+	return wait_for(
+		[n](const vhost_port_info &i) {
+			return i.conn == VHOST_PORT_CONNECTED && i.connections > n;
+		},
+		port, 3000, "the connection to be accepted");
 }
 
 double
@@ -278,8 +280,8 @@ CtrlTest::fault_logged(const std::string &needle, int port)
 	std::string name = "port " + std::to_string(port < 0 ? port_ : port) + " (" + i.path + ")";
 
 	if (std::string(i.last_error).find(needle) == std::string::npos)
-		return AssertionFailure() << "last_error '" << i.last_error << "' does not name '"
-					  << needle << "'";
+		return AssertionFailure()
+		       << "last_error '" << i.last_error << "' does not name '" << needle << "'";
 	std::istringstream in(log_text());
 	std::string line;
 
@@ -401,8 +403,10 @@ RcuTest::touch(const struct virtq_conf *c)
 	uint64_t sum = c->num + c->enabled;
 
 	if (c->packed) {
-		sum += peek(c->ring.packed_ring.desc, 0) + peek(c->ring.packed_ring.desc, 16ULL * c->num - 1);
-		sum += peek(c->ring.packed_ring.driver_event, 3) + peek(c->ring.packed_ring.device_event, 3);
+		sum += peek(c->ring.packed_ring.desc, 0) +
+		       peek(c->ring.packed_ring.desc, 16ULL * c->num - 1);
+		sum += peek(c->ring.packed_ring.driver_event, 3) +
+		       peek(c->ring.packed_ring.device_event, 3);
 	} else {
 		sum += peek(c->ring.split.desc, 0) + peek(c->ring.split.desc, 16ULL * c->num - 1);
 		sum += peek(c->ring.split.avail, 2) + peek(c->ring.split.used, 2);
@@ -433,7 +437,8 @@ RcuTest::lcore_main()
 		for (unsigned p = 0; p < MIRROR_PORTS; p++)
 			for (unsigned r = 0; r < MIRROR_RINGS; r++) {
 				struct virtq *vq = vqs_[p][r].load(std::memory_order_acquire);
-				const struct virtq_conf *c = vq != nullptr ? virtq_conf_get(vq) : nullptr;
+				const struct virtq_conf *c = vq != nullptr ? virtq_conf_get(vq)
+									   : nullptr;
 
 				if (c != nullptr) {
 					touch(c);

@@ -51,9 +51,9 @@ struct ConfSnap {
 class CtrlTest : public ::testing::Test {
 protected:
 	/* Subclasses may change these in their constructor. */
-	unsigned queue_pairs_ = 2;     /* of the default port */
-	bool client_ = false;          /* default port in client mode */
-	bool with_qsbr_ = false;       /* pass a real rte_rcu_qsbr */
+	unsigned queue_pairs_ = 2; /* of the default port */
+	bool client_ = false;      /* default port in client mode */
+	bool with_qsbr_ = false;   /* pass a real rte_rcu_qsbr */
 	bool add_default_port_ = true;
 
 	void SetUp() override;
@@ -66,9 +66,9 @@ protected:
 	int add_port_raw(const std::string &p, bool client, unsigned qp);
 	struct vhost_port_info info(int port = -1);
 	/* Poll port_info until @pred holds. */
-	::testing::AssertionResult wait_for(const std::function<bool(const vhost_port_info &)> &pred,
-					    int port = -1, int timeout_ms = 3000,
-					    const char *what = "condition");
+	::testing::AssertionResult
+	wait_for(const std::function<bool(const vhost_port_info &)> &pred, int port = -1,
+		 int timeout_ms = 3000, const char *what = "condition");
 	::testing::AssertionResult wait_conn(enum vhost_port_conn c, int port = -1,
 					     int timeout_ms = 3000);
 	/* Connect the TFE to the default port and wait until it is accepted. */
@@ -123,11 +123,11 @@ protected:
 	void before_destroy() override;
 
 	/* Statistics of the fake lcore. */
-	std::atomic<uint64_t> polls_{ 0 };        /* rounds over all rings */
-	std::atomic<uint64_t> conf_reads_{ 0 };   /* confs read through */
-	std::atomic<uint64_t> call_errors_{ 0 };  /* writes to a closed call fd */
-	std::atomic<uint64_t> bytes_sum_{ 0 };    /* keeps the reads alive */
-	std::atomic<bool> write_calls_{ false };  /* signal call fds like the datapath */
+	std::atomic<uint64_t> polls_{ 0 };       /* rounds over all rings */
+	std::atomic<uint64_t> conf_reads_{ 0 };  /* confs read through */
+	std::atomic<uint64_t> call_errors_{ 0 }; /* writes to a closed call fd */
+	std::atomic<uint64_t> bytes_sum_{ 0 };   /* keeps the reads alive */
+	std::atomic<bool> write_calls_{ false }; /* signal call fds like the datapath */
 	/* Wait until the lcore has completed @n more polls. */
 	void wait_polls(uint64_t n);
 	/* Let the fake lcore poll every ring of @port too (ports are never

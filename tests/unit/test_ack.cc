@@ -55,7 +55,8 @@ TEST_F(Ack, ACK_3_COMPAT_4_EveryAckOnlyRequestHonoursNeedReply)
 {
 	Tfe t;
 	uint64_t f;
-	const uint64_t P = P_ACK | P_MQ | P_RARP | P_MTU | P_BREQ | P_RESET | P_SLOTS | P_STATUS | P_LOG;
+	const uint64_t P = P_ACK | P_MQ | P_RARP | P_MTU | P_BREQ | P_RESET | P_SLOTS | P_STATUS |
+			   P_LOG;
 
 	ASSERT_TRUE(connect(t));
 	ASSERT_TRUE(t.get_u64(VHOST_USER_GET_FEATURES, &f, true));
@@ -119,9 +120,9 @@ TEST_F(Ack, ACK_4_OwnReplyOnlyWithNeedReply)
 	GuestMem log(4096, 0, 0);
 	const uint32_t nr = VHOST_MSG_VERSION | VHOST_MSG_FLAG_NEED_REPLY;
 
-	for (uint32_t req : { VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES,
-			      VHOST_USER_GET_QUEUE_NUM, VHOST_USER_GET_STATUS,
-			      VHOST_USER_GET_MAX_MEM_SLOTS }) {
+	for (uint32_t req :
+	     { VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES, VHOST_USER_GET_QUEUE_NUM,
+	       VHOST_USER_GET_STATUS, VHOST_USER_GET_MAX_MEM_SLOTS }) {
 		auto b = Tfe::frame(req, nr, 0, nullptr, 0);
 
 		all.insert(all.end(), b.begin(), b.end());
@@ -217,7 +218,8 @@ struct Case {
 	std::function<bool(const vhost_port_info &)> applied;
 };
 
-class AckMatrix : public CtrlTest, public ::testing::WithParamInterface<std::tuple<bool, bool, bool>> {};
+class AckMatrix : public CtrlTest,
+		  public ::testing::WithParamInterface<std::tuple<bool, bool, bool>> {};
 
 std::vector<Case>
 cases(GuestMem &good, GuestMem &shortfile)
@@ -263,8 +265,8 @@ cases(GuestMem &good, GuestMem &shortfile)
 		  [](Tfe &t, bool nr, bool ok) {
 			  int fd = fds::make_eventfd();
 			  /* Failure: a reserved bit in the u64. */
-			  AssertionResult r = t.send_u64(VHOST_USER_SET_VRING_CALL, ok ? 3 : 3 | 0x400, nr,
-							 { fd });
+			  AssertionResult r = t.send_u64(VHOST_USER_SET_VRING_CALL,
+							 ok ? 3 : 3 | 0x400, nr, { fd });
 
 			  close(fd);
 			  return r;
@@ -318,10 +320,10 @@ TEST_P(AckMatrix, ACK_1_ACK_5_ACK_7_ReplyAckCombinations)
 	}
 }
 
-INSTANTIATE_TEST_SUITE_P(All, AckMatrix,
-			 ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Bool()),
-			 [](const ::testing::TestParamInfo<AckMatrix::ParamType> &p) {
-				 return std::string(std::get<0>(p.param) ? "ReplyAck" : "NoReplyAck") +
-					(std::get<1>(p.param) ? "_NeedReply" : "_NoNeedReply") +
-					(std::get<2>(p.param) ? "_Success" : "_Failure");
-			 });
+INSTANTIATE_TEST_SUITE_P(
+	All, AckMatrix, ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Bool()),
+	[](const ::testing::TestParamInfo<AckMatrix::ParamType> &p) {
+		return std::string(std::get<0>(p.param) ? "ReplyAck" : "NoReplyAck") +
+		       (std::get<1>(p.param) ? "_NeedReply" : "_NoNeedReply") +
+		       (std::get<2>(p.param) ? "_Success" : "_Failure");
+	});

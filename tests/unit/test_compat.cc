@@ -47,7 +47,8 @@ TEST_F(Compat2, RING_18_COMPAT_2_QemuOrdering)
 			Tfe t;
 			Bringup b;
 
-			SCOPED_TRACE("mask " + std::to_string(mask) + " features " + std::to_string(f));
+			SCOPED_TRACE("mask " + std::to_string(mask) + " features " +
+				     std::to_string(f));
 			b.features = f;
 			b.pairs = 2;
 			b.protocol_mask = mask;
@@ -134,11 +135,13 @@ TEST_F(Compat, COMPAT_1_DEV_6_BackendReqFdAtEveryPoint)
 			Tfe t;
 			Bringup b;
 
-			SCOPED_TRACE(std::to_string(fe) + (mask == ALL_BITS ? " with REPLY_ACK" : " without"));
+			SCOPED_TRACE(std::to_string(fe) +
+				     (mask == ALL_BITS ? " with REPLY_ACK" : " without"));
 			b.protocol_mask = mask;
 			ASSERT_TRUE(connect(t));
-			AssertionResult r = fe == 0 ? qemu_bringup(t, b) :
-					    fe == 1 ? crosvm_bringup(t, b) : ch_bringup(t, b);
+			AssertionResult r = fe == 0   ? qemu_bringup(t, b)
+					    : fe == 1 ? crosvm_bringup(t, b)
+						      : ch_bringup(t, b);
 
 			ASSERT_TRUE(r);
 			EXPECT_TRUE(info().has_backend_req);
@@ -316,7 +319,8 @@ TEST_F(Compat, COMPAT_6_MemoryTableShapes)
 	 * a shared-memory offset as mmap_offset. */
 	{
 		Tfe t;
-		GuestMem zone(4 << 20, 0, STD_UVA), shm(8 << 20, 1ULL << 32, STD_UVA + (1ULL << 32));
+		GuestMem zone(4 << 20, 0, STD_UVA),
+			shm(8 << 20, 1ULL << 32, STD_UVA + (1ULL << 32));
 
 		ASSERT_TRUE(connect(t));
 		ASSERT_TRUE(t.negotiate(P_ACK | P_SLOTS));
@@ -324,8 +328,10 @@ TEST_F(Compat, COMPAT_6_MemoryTableShapes)
 		ASSERT_TRUE(t.set_mem_table(zone, true));
 		struct vhost_msg_mem_reg reg = {};
 
-		reg.region = GuestMem::region_at(1ULL << 32, 4 << 20, STD_UVA + (1ULL << 32), 4 << 20);
-		ASSERT_TRUE(t.req_ok(VHOST_USER_ADD_MEM_REG, &reg, sizeof(reg), true, { shm.fd() }));
+		reg.region = GuestMem::region_at(1ULL << 32, 4 << 20, STD_UVA + (1ULL << 32),
+						 4 << 20);
+		ASSERT_TRUE(
+			t.req_ok(VHOST_USER_ADD_MEM_REG, &reg, sizeof(reg), true, { shm.fd() }));
 		/* The ring lives in the added region, 4 MiB into its file. */
 		Vring ring = shm.ring(0, STD_NUM, false, 0x1000);
 		struct vhost_msg_vring_addr a = ring.addr();
@@ -361,12 +367,14 @@ TEST_F(Compat, COMPAT_9_FeatureMatrix)
 {
 	for (bool packed : { false, true }) {
 		for (unsigned combo = 0; combo < 8; combo++) {
-			uint64_t f = F_BASIC | (packed ? F_PACKED : 0) | ((combo & 1) ? F_INDIRECT : 0) |
+			uint64_t f = F_BASIC | (packed ? F_PACKED : 0) |
+				     ((combo & 1) ? F_INDIRECT : 0) |
 				     ((combo & 2) ? F_EVENT_IDX : 0) | ((combo & 4) ? F_MRG : 0);
 			Tfe t;
 			Opts s;
 
-			SCOPED_TRACE(std::string(packed ? "packed " : "split ") + std::to_string(combo));
+			SCOPED_TRACE(std::string(packed ? "packed " : "split ") +
+				     std::to_string(combo));
 			s.features = f;
 			s.base = packed ? 0x80008000u : 0;
 			ASSERT_TRUE(connect(t));

@@ -90,7 +90,8 @@ TEST_F(Log, LOG_2_LOG_5_BadLogDescriptionsRefused)
 		{ "size 0", 0, 0, l.fd(), "SET_LOG_BASE size 0x0 offset 0x0 invalid" },
 		{ "offset+size wraps", 4096, ~0ULL - 100, l.fd(), "invalid" },
 		{ "file too short", 8192, 0, l.fd(), "log fd is not a file of 8192 bytes" },
-		{ "offset past the file", 4096, 4096, l.fd(), "log fd is not a file of 8192 bytes" },
+		{ "offset past the file", 4096, 4096, l.fd(),
+		  "log fd is not a file of 8192 bytes" },
 		{ "not a file", 8, 0, efd, "log fd is not a file" },
 	};
 

@@ -37,7 +37,8 @@ protected:
 		if (res)
 			res = t.req_ok(VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), true);
 		if (res)
-			res = t.u64_ok(VHOST_USER_SET_VRING_KICK, index, true, { t.kick_fd(index) });
+			res = t.u64_ok(VHOST_USER_SET_VRING_KICK, index, true,
+				       { t.kick_fd(index) });
 		return res;
 	}
 	/* The ring's parts lie inside one of the conf's regions. */
@@ -53,7 +54,8 @@ protected:
 			for (const auto &r : c.regions)
 				in |= (uint8_t *)p >= r.host && (uint8_t *)p < r.host + r.size;
 			if (!in)
-				return AssertionFailure() << "ring " << ring << " part outside the table";
+				return AssertionFailure()
+				       << "ring " << ring << " part outside the table";
 		}
 		return AssertionSuccess();
 	}
@@ -76,7 +78,8 @@ TEST_F(Mem, MEM_1_TableShapeChecked)
 
 	ASSERT_TRUE(prep(t));
 	ASSERT_TRUE(t.set_mem_table(t.mem(), true));
-	GuestMem a(1 << 20, 1ULL << 32, STD_UVA + (1ULL << 32)), b(1 << 20, 2ULL << 32, STD_UVA + (2ULL << 32));
+	GuestMem a(1 << 20, 1ULL << 32, STD_UVA + (1ULL << 32)),
+		b(1 << 20, 2ULL << 32, STD_UVA + (2ULL << 32));
 	uint8_t buf[8 + 32 * 9] = {};
 	struct vhost_msg_mem_table *mt = (struct vhost_msg_mem_table *)buf;
 
@@ -174,8 +177,8 @@ TEST_F(Mem, MEM_5_ACK_6_TableReplacedWhileRingsRun)
 	/* Hot-plug: the whole table again plus a new region. */
 	GuestMem plug(1 << 20, 1ULL << 32, STD_UVA + (1ULL << 32));
 
-	ASSERT_TRUE(t.set_mem_table({ t.mem().region(), plug.region() }, { t.mem().fd(), plug.fd() },
-				    true));
+	ASSERT_TRUE(t.set_mem_table({ t.mem().region(), plug.region() },
+				    { t.mem().fd(), plug.fd() }, true));
 	/* After the ack: the new table is live, the old mapping gone. */
 	EXPECT_EQ(info().nregions, 2u);
 	EXPECT_EQ(t.mem().backend_maps(), 1) << "old mapping of the same file unmapped";
@@ -202,7 +205,8 @@ TEST_F(Mem, MEM_6_MemSlotsAddRemove)
 	std::vector<std::unique_ptr<GuestMem>> m;
 
 	for (unsigned i = 0; i < 3; i++) {
-		m.emplace_back(new GuestMem(1 << 20, (uint64_t)i << 32, STD_UVA + ((uint64_t)i << 32)));
+		m.emplace_back(
+			new GuestMem(1 << 20, (uint64_t)i << 32, STD_UVA + ((uint64_t)i << 32)));
 		struct vhost_msg_mem_reg r = reg_of(m[i]->region());
 
 		ASSERT_TRUE(t.req_ok(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), true, { m[i]->fd() }));
@@ -251,16 +255,18 @@ TEST_F(Mem, MEM_6_SEC_11_SlotLimitIsReal)
 	GuestMem m(4096ULL * (VHOST_CTRL_MAX_MEM_SLOTS + 1), 0, STD_UVA, false);
 
 	for (unsigned i = 0; i < VHOST_CTRL_MAX_MEM_SLOTS; i++) {
-		struct vhost_msg_mem_reg r = reg_of(GuestMem::region_at(4096ULL * i, 4096,
-								       STD_UVA + 4096ULL * i, 4096ULL * i));
+		struct vhost_msg_mem_reg r = reg_of(
+			GuestMem::region_at(4096ULL * i, 4096, STD_UVA + 4096ULL * i, 4096ULL * i));
 
-		ASSERT_TRUE(t.req_ok(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), i % 64 == 0, { m.fd() })) << i;
+		ASSERT_TRUE(
+			t.req_ok(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), i % 64 == 0, { m.fd() }))
+			<< i;
 	}
 	ASSERT_TRUE(t.barrier());
 	EXPECT_EQ(info().nregions, VHOST_CTRL_MAX_MEM_SLOTS);
-	struct vhost_msg_mem_reg r = reg_of(GuestMem::region_at(4096ULL * VHOST_CTRL_MAX_MEM_SLOTS, 4096,
-							       STD_UVA + 4096ULL * VHOST_CTRL_MAX_MEM_SLOTS,
-							       4096ULL * VHOST_CTRL_MAX_MEM_SLOTS));
+	struct vhost_msg_mem_reg r = reg_of(GuestMem::region_at(
+		4096ULL * VHOST_CTRL_MAX_MEM_SLOTS, 4096,
+		STD_UVA + 4096ULL * VHOST_CTRL_MAX_MEM_SLOTS, 4096ULL * VHOST_CTRL_MAX_MEM_SLOTS));
 
 	ASSERT_TRUE(t.send(VHOST_USER_ADD_MEM_REG, &r, sizeof(r), true, { m.fd() }));
 	EXPECT_TRUE(t.expect_nack());

@@ -49,7 +49,8 @@ TEST_F(Mq, MQ_2_QueueNumIsMaxPairs)
 
 	EXPECT_EQ(info(def).queue_pairs, VHOST_CTRL_DEFAULT_QUEUE_PAIRS);
 	/* 8-bit ring index: never more than 128 pairs. */
-	EXPECT_EQ(add_port_raw(path("too-many.sock"), false, VHOST_CTRL_MAX_QUEUE_PAIRS + 1), -EINVAL);
+	EXPECT_EQ(add_port_raw(path("too-many.sock"), false, VHOST_CTRL_MAX_QUEUE_PAIRS + 1),
+		  -EINVAL);
 }
 
 TEST_F(Mq, MQ_3_RING_18_QemuStyleFourPairs)

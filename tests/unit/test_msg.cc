@@ -73,14 +73,16 @@ TEST_F(Msg, MSG_2_BadVersionClosesAndIsNotExecuted)
 		for (bool nr : { false, true }) {
 			Tfe t;
 
-			SCOPED_TRACE("version " + std::to_string(version) + (nr ? " need_reply" : ""));
+			SCOPED_TRACE("version " + std::to_string(version) +
+				     (nr ? " need_reply" : ""));
 			ASSERT_TRUE(connect(t));
 			ASSERT_TRUE(t.negotiate(P_ACK));
 			/* SET_VRING_NUM is observable: the ring size must stay 0. */
 			struct vhost_msg_vring_state s = { 0, 256 };
 
 			ASSERT_TRUE(t.send_raw(VHOST_USER_SET_VRING_NUM,
-					       version | (nr ? VHOST_MSG_FLAG_NEED_REPLY : 0), &s, 8));
+					       version | (nr ? VHOST_MSG_FLAG_NEED_REPLY : 0), &s,
+					       8));
 			ASSERT_TRUE(t.expect_closed());
 			EXPECT_TRUE(fault_logged("bad version"));
 			EXPECT_EQ(info().rings[0].num, 0u);
@@ -159,9 +161,9 @@ TEST_F(Msg, MSG_5_UnknownRequestKeepsFraming)
 
 	memset(junk, 0xee, sizeof(junk));
 	for (bool nr : { true, false }) {
-		std::vector<uint8_t> b = Tfe::frame(0x7f00, VHOST_MSG_VERSION |
-						    (nr ? VHOST_MSG_FLAG_NEED_REPLY : 0),
-						    sizeof(junk), junk, sizeof(junk));
+		std::vector<uint8_t> b = Tfe::frame(
+			0x7f00, VHOST_MSG_VERSION | (nr ? VHOST_MSG_FLAG_NEED_REPLY : 0),
+			sizeof(junk), junk, sizeof(junk));
 		std::vector<uint8_t> g = Tfe::frame(VHOST_USER_GET_FEATURES, VHOST_MSG_VERSION, 0,
 						    nullptr, 0);
 
@@ -242,7 +244,8 @@ TEST_F(Msg, MSG_8_EightFdsMapNineRejectedNoneKept)
 	std::vector<int> fdv;
 
 	for (unsigned i = 0; i < 8; i++) {
-		mems.emplace_back(new GuestMem(1 << 20, (uint64_t)i << 24, STD_UVA + ((uint64_t)i << 24)));
+		mems.emplace_back(
+			new GuestMem(1 << 20, (uint64_t)i << 24, STD_UVA + ((uint64_t)i << 24)));
 		regions.push_back(mems.back()->region());
 		fdv.push_back(mems.back()->fd());
 	}
@@ -333,7 +336,8 @@ TEST_F(Msg, MSG_11_SplitAndCoalescedStream)
 	mt.nregions = 1;
 	mt.regions[0] = t.mem().region();
 	std::vector<uint8_t> b = Tfe::frame(VHOST_USER_SET_MEM_TABLE,
-					    VHOST_MSG_VERSION | VHOST_MSG_FLAG_NEED_REPLY, 40, &mt, 40);
+					    VHOST_MSG_VERSION | VHOST_MSG_FLAG_NEED_REPLY, 40, &mt,
+					    40);
 
 	ASSERT_TRUE(t.send_split(b.data(), b.size(), 1, { t.mem().fd() }));
 	EXPECT_TRUE(t.expect_ack_to(VHOST_USER_SET_MEM_TABLE, 0));
@@ -373,9 +377,9 @@ TEST_F(Msg, MSG_12_InOrderOneReplyEach)
 	EXPECT_TRUE(t.expect_silence(200));
 	std::vector<uint8_t> all;
 
-	for (uint32_t req : { VHOST_USER_GET_FEATURES, VHOST_USER_GET_FEATURES,
-			      VHOST_USER_GET_PROTOCOL_FEATURES, VHOST_USER_GET_FEATURES,
-			      VHOST_USER_GET_QUEUE_NUM }) {
+	for (uint32_t req :
+	     { VHOST_USER_GET_FEATURES, VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES,
+	       VHOST_USER_GET_FEATURES, VHOST_USER_GET_QUEUE_NUM }) {
 		auto f = Tfe::frame(req, VHOST_MSG_VERSION, 0, nullptr, 0);
 
 		all.insert(all.end(), f.begin(), f.end());
@@ -402,8 +406,8 @@ TEST_F(Msg, MSG_13_DEV_8_UnservedRequestsRefused)
 
 	/* Not offered: ENDIAN, CONFIG, crypto, postcopy, inflight, GPU,
 	 * in-band kick, shared object, device state, shmem. */
-	for (uint32_t req : { 23u, 24u, 25u, 26u, 27u, 28u, 29u, 30u, 31u, 32u, 33u, 35u, 41u, 42u,
-			      43u, 44u }) {
+	for (uint32_t req :
+	     { 23u, 24u, 25u, 26u, 27u, 28u, 29u, 30u, 31u, 32u, 33u, 35u, 41u, 42u, 43u, 44u }) {
 		SCOPED_TRACE(vhost_msg_name(req));
 		ASSERT_TRUE(t.send(req, payload, sizeof(payload), true));
 		EXPECT_TRUE(t.expect_nack());

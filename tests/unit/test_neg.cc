@@ -181,8 +181,8 @@ TEST_F(Neg, NEG_6_OfferedProtocolMatchesImplemented)
 	/* Never offered unless implemented. */
 	for (unsigned b : { VHOST_PF_PAGEFAULT, VHOST_PF_CROSS_ENDIAN, VHOST_PF_CRYPTO_SESSION,
 			    VHOST_PF_XEN_MMAP, VHOST_PF_SHARED_OBJECT, VHOST_PF_HOST_NOTIFIER,
-			    VHOST_PF_BACKEND_SEND_FD, VHOST_PF_INFLIGHT_SHMFD, VHOST_PF_DEVICE_STATE,
-			    VHOST_PF_CONFIG })
+			    VHOST_PF_BACKEND_SEND_FD, VHOST_PF_INFLIGHT_SHMFD,
+			    VHOST_PF_DEVICE_STATE, VHOST_PF_CONFIG })
 		EXPECT_FALSE(p & bit(b)) << vhost_protocol_feature_name(b);
 	if (p & bit(VHOST_PF_INBAND_NOTIFICATIONS)) {
 		EXPECT_TRUE(p & P_BREQ);
@@ -396,7 +396,8 @@ TEST_F(Neg, NEG_11_OfferedFeatureDependencies)
 
 			for (unsigned n : d.needs_any)
 				ok |= (f & bit(n)) != 0;
-			EXPECT_TRUE(ok) << virtio_feature_name(d.feature) << " offered without its prerequisite";
+			EXPECT_TRUE(ok) << virtio_feature_name(d.feature)
+					<< " offered without its prerequisite";
 		}
 	}
 	/* MQ only when more than one pair is configured. */
@@ -425,13 +426,15 @@ TEST_F(Neg, NEG_13_NoFeaturesTheTransportCannotHonour)
 {
 	uint64_t f = info().features_offered;
 
-	for (unsigned b : { (unsigned)VIRTIO_F_NOTIFICATION_DATA, 39u /* NOTIF_CONFIG_DATA */, (unsigned)VIRTIO_F_SR_IOV,
-			    (unsigned)VIRTIO_F_ORDER_PLATFORM, (unsigned)VIRTIO_F_ACCESS_PLATFORM })
+	for (unsigned b : { (unsigned)VIRTIO_F_NOTIFICATION_DATA, 39u /* NOTIF_CONFIG_DATA */,
+			    (unsigned)VIRTIO_F_SR_IOV, (unsigned)VIRTIO_F_ORDER_PLATFORM,
+			    (unsigned)VIRTIO_F_ACCESS_PLATFORM })
 		EXPECT_FALSE(f & bit(b)) << b;
 	/* The offloads the switch honours (VNET-4, VNET-9: completed or
 	 * segmented in software where a destination cannot) are offered... */
-	for (unsigned b : { VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
-			    VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6 })
+	for (unsigned b :
+	     { VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4,
+	       VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6 })
 		EXPECT_TRUE(f & bit(b)) << virtio_feature_name(b);
 	/* ...and those it does not handle are not. */
 	for (unsigned b : { VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_HOST_ECN,

@@ -113,7 +113,8 @@ TEST_F(Rcu, RING_15_CallFdSwapNeverClosedUnderDatapath)
 	for (int i = 0; i < 3000 / SCALE; i++) {
 		int fd = fds::make_eventfd();
 
-		ASSERT_TRUE(t.u64_ok(VHOST_USER_SET_VRING_CALL, (uint64_t)(i % 4), i % 16 == 0, { fd }));
+		ASSERT_TRUE(t.u64_ok(VHOST_USER_SET_VRING_CALL, (uint64_t)(i % 4), i % 16 == 0,
+				     { fd }));
 		close(fd);
 	}
 	ASSERT_TRUE(t.barrier());
@@ -144,7 +145,8 @@ TEST_F(Rcu, LOG_2_LOG_6_LogReplacedUnderDatapath)
 		ASSERT_EQ(prev.backend_maps(), 0) << i;
 		last = next.size();
 		/* Used-ring logging switched on and off on a running ring. */
-		struct vhost_msg_vring_addr addr = t.ring(1).addr((i & 2) ? VHOST_VRING_F_LOG : 0, 0x1000);
+		struct vhost_msg_vring_addr addr = t.ring(1).addr((i & 2) ? VHOST_VRING_F_LOG : 0,
+								  0x1000);
 
 		ASSERT_TRUE(t.req_ok(VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), true));
 	}

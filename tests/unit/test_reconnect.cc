@@ -39,32 +39,55 @@ std_steps(const GuestMem &log)
 {
 	std::vector<std::function<AssertionResult(Tfe &)>> v;
 
-	v.push_back([](Tfe &t) { uint64_t f; return t.get_u64(VHOST_USER_GET_FEATURES, &f); });
-	v.push_back([](Tfe &t) { uint64_t p; return t.get_u64(VHOST_USER_GET_PROTOCOL_FEATURES, &p); });
-	v.push_back([](Tfe &t) { return t.u64_ok(VHOST_USER_SET_PROTOCOL_FEATURES, P_ACK | P_LOG, false); });
+	v.push_back([](Tfe &t) {
+		uint64_t f;
+		return t.get_u64(VHOST_USER_GET_FEATURES, &f);
+	});
+	v.push_back([](Tfe &t) {
+		uint64_t p;
+		return t.get_u64(VHOST_USER_GET_PROTOCOL_FEATURES, &p);
+	});
+	v.push_back([](Tfe &t) {
+		return t.u64_ok(VHOST_USER_SET_PROTOCOL_FEATURES, P_ACK | P_LOG, false);
+	});
 	v.push_back([](Tfe &t) { return t.req_ok(VHOST_USER_SET_OWNER, nullptr, 0, false); });
 	for (unsigned r = 0; r < 2; r++)
-		v.push_back([r](Tfe &t) { return t.u64_ok(VHOST_USER_SET_VRING_CALL, r, false, { t.call_fd(r) }); });
-	v.push_back([](Tfe &t) { return t.u64_ok(VHOST_USER_SET_FEATURES, F_BASIC | F_LOG_ALL, false); });
+		v.push_back([r](Tfe &t) {
+			return t.u64_ok(VHOST_USER_SET_VRING_CALL, r, false, { t.call_fd(r) });
+		});
+	v.push_back([](Tfe &t) {
+		return t.u64_ok(VHOST_USER_SET_FEATURES, F_BASIC | F_LOG_ALL, false);
+	});
 	v.push_back([](Tfe &t) { return t.set_mem_table(t.mem(), false); });
 	for (unsigned r = 0; r < 2; r++) {
-		v.push_back([r](Tfe &t) { return t.state_ok(VHOST_USER_SET_VRING_NUM, r, STD_NUM, false); });
-		v.push_back([r](Tfe &t) { return t.state_ok(VHOST_USER_SET_VRING_BASE, r, 0, false); });
+		v.push_back([r](Tfe &t) {
+			return t.state_ok(VHOST_USER_SET_VRING_NUM, r, STD_NUM, false);
+		});
+		v.push_back(
+			[r](Tfe &t) { return t.state_ok(VHOST_USER_SET_VRING_BASE, r, 0, false); });
 		v.push_back([r](Tfe &t) {
 			struct vhost_msg_vring_addr a = t.ring(r).addr();
 
 			return t.req_ok(VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), false);
 		});
-		v.push_back([r](Tfe &t) { return t.u64_ok(VHOST_USER_SET_VRING_KICK, r, false, { t.kick_fd(r) }); });
-		v.push_back([r](Tfe &t) { return t.state_ok(VHOST_USER_SET_VRING_ENABLE, r, 1, false); });
+		v.push_back([r](Tfe &t) {
+			return t.u64_ok(VHOST_USER_SET_VRING_KICK, r, false, { t.kick_fd(r) });
+		});
+		v.push_back([r](Tfe &t) {
+			return t.state_ok(VHOST_USER_SET_VRING_ENABLE, r, 1, false);
+		});
 	}
 	v.push_back([&log](Tfe &t) {
 		struct vhost_msg_log l = { 4096, 0 }, echo;
-		AssertionResult r = t.send(VHOST_USER_SET_LOG_BASE, &l, sizeof(l), false, { log.fd() });
+		AssertionResult r = t.send(VHOST_USER_SET_LOG_BASE, &l, sizeof(l), false,
+					   { log.fd() });
 
 		return r ? t.read_reply(VHOST_USER_SET_LOG_BASE, sizeof(echo), &echo) : r;
 	});
-	v.push_back([](Tfe &t) { uint32_t b; return t.get_vring_base(0, &b); });
+	v.push_back([](Tfe &t) {
+		uint32_t b;
+		return t.get_vring_base(0, &b);
+	});
 	return v;
 }
 
@@ -131,7 +154,8 @@ TEST_F(Reconnect, RECONNECT_2_DisconnectAtEveryMessage)
 
 	for (size_t k = 0; k <= steps.size(); k++) {
 		for (bool sync : { false, true }) {
-			SCOPED_TRACE("after " + std::to_string(k) + " messages" + (sync ? ", synced" : ""));
+			SCOPED_TRACE("after " + std::to_string(k) + " messages" +
+				     (sync ? ", synced" : ""));
 			ASSERT_TRUE(connect(t));
 			for (size_t i = 0; i < k; i++) {
 				ASSERT_TRUE(steps[i](t));
@@ -362,7 +386,8 @@ TEST_F(ReconnectClient, RECONNECT_6_ClientListenerAppearsLate)
 
 	/* Backoff is bounded (2 s at most between attempts). */
 	ASSERT_TRUE(t.accept(3000));
-	EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
+	EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+		  3.0);
 	ASSERT_TRUE(wait_conn(VHOST_PORT_CONNECTED));
 	EXPECT_TRUE(t.barrier());
 	/* The listener goes away too: the port keeps retrying, then connects. */

@@ -44,7 +44,8 @@ drain(Tfe &t)
 double
 elapsed_ms(std::chrono::steady_clock::time_point since)
 {
-	return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+	return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
+		.count();
 }
 
 } // namespace
@@ -69,7 +70,8 @@ TEST_F(Sec, MSG_10_TenThousandCallFdsMixedWithMalformed)
 	for (int i = 0; i < 10000; i++) {
 		int fd = fds::make_eventfd();
 
-		ASSERT_TRUE(t.send_u64(VHOST_USER_SET_VRING_CALL, (uint64_t)(i % 4), false, { fd }));
+		ASSERT_TRUE(
+			t.send_u64(VHOST_USER_SET_VRING_CALL, (uint64_t)(i % 4), false, { fd }));
 		close(fd);
 		if (i % 100 == 17) {
 			int a = fds::make_eventfd(), b = fds::make_eventfd();
@@ -80,7 +82,8 @@ TEST_F(Sec, MSG_10_TenThousandCallFdsMixedWithMalformed)
 			ASSERT_TRUE(t.expect_nack());
 		} else if (i % 100 == 53) {
 			struct vhost_msg_mem_table mt = {};
-			int a = fds::make_eventfd(), b = fds::make_eventfd(), c = fds::make_eventfd();
+			int a = fds::make_eventfd(), b = fds::make_eventfd(),
+			    c = fds::make_eventfd();
 
 			mt.nregions = 1;
 			mt.regions[0] = t.mem().region();
@@ -92,7 +95,8 @@ TEST_F(Sec, MSG_10_TenThousandCallFdsMixedWithMalformed)
 		} else if (i % 100 == 71) {
 			int a = fds::make_eventfd();
 
-			ASSERT_TRUE(t.send_u64(VHOST_USER_SET_VRING_ERR, 2 | (1ULL << 20), true, { a }));
+			ASSERT_TRUE(t.send_u64(VHOST_USER_SET_VRING_ERR, 2 | (1ULL << 20), true,
+					       { a }));
 			close(a);
 			ASSERT_TRUE(t.expect_nack());
 		} else if (i % 2500 == 2499) {
@@ -108,7 +112,8 @@ TEST_F(Sec, MSG_10_TenThousandCallFdsMixedWithMalformed)
 		if (i % 500 == 499) {
 			ASSERT_TRUE(t.barrier());
 			/* One call fd per ring at most, plus the message in flight. */
-			ASSERT_LE(fds::count_open(), connected + 4) << "after " << i + 1 << " messages";
+			ASSERT_LE(fds::count_open(), connected + 4)
+				<< "after " << i + 1 << " messages";
 		}
 	}
 	ASSERT_TRUE(t.barrier());
@@ -127,10 +132,25 @@ TEST_F(Sec, SEC_8_RandomMessagesNeverCrash)
 
 	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
 	const int baseline = fds::count_open();
-	const uint64_t interesting[] = { 0, 1, 2, 7, 255, 256, 300, 4096, 32768, 65536, 1 << 20,
-					 STD_UVA, STD_UVA + 4096, ~0ULL, ~0ULL - 4095, 1ULL << 63 };
+	const uint64_t interesting[] = { 0,
+					 1,
+					 2,
+					 7,
+					 255,
+					 256,
+					 300,
+					 4096,
+					 32768,
+					 65536,
+					 1 << 20,
+					 STD_UVA,
+					 STD_UVA + 4096,
+					 ~0ULL,
+					 ~0ULL - 4095,
+					 1ULL << 63 };
 	auto value = [&]() -> uint64_t {
-		return pick(3) ? interesting[pick(sizeof(interesting) / sizeof(interesting[0]))] : rng();
+		return pick(3) ? interesting[pick(sizeof(interesting) / sizeof(interesting[0]))]
+			       : rng();
 	};
 	unsigned sent = 0, drops = 0;
 	const unsigned total = 20000;
@@ -164,7 +184,8 @@ TEST_F(Sec, SEC_8_RandomMessagesNeverCrash)
 				req = (uint32_t)pick(60);
 			else
 				req = (uint32_t)rng();
-			uint32_t flags = pick(60) ? VHOST_MSG_VERSION | (pick(2) ? 8 : 0) : (uint32_t)rng();
+			uint32_t flags = pick(60) ? VHOST_MSG_VERSION | (pick(2) ? 8 : 0)
+						  : (uint32_t)rng();
 			const struct vhost_msg_info *mi = vhost_msg_info(req);
 			alignas(8) uint8_t payload[8 + 32 * 9];
 			size_t len;
@@ -185,25 +206,42 @@ TEST_F(Sec, SEC_8_RandomMessagesNeverCrash)
 					q[0] = pick(6) | (pick(3) ? 0 : VHOST_MSG_VRING_NOFD);
 			}
 			switch (pick(4) ? mi->size : VHOST_SIZE_ANY) {
-			case VHOST_SIZE_NONE: len = 0; break;
-			case VHOST_SIZE_U64: case VHOST_SIZE_STATE: len = 8; break;
-			case VHOST_SIZE_ADDR: case VHOST_SIZE_MEM_REG: len = 40; break;
-			case VHOST_SIZE_LOG: len = 16; break;
-			case VHOST_SIZE_MEM_TABLE: len = 8 + 32 * (payload[0] % 10); break;
-			default: len = pick(sizeof(payload) + 1); break;
+			case VHOST_SIZE_NONE:
+				len = 0;
+				break;
+			case VHOST_SIZE_U64:
+			case VHOST_SIZE_STATE:
+				len = 8;
+				break;
+			case VHOST_SIZE_ADDR:
+			case VHOST_SIZE_MEM_REG:
+				len = 40;
+				break;
+			case VHOST_SIZE_LOG:
+				len = 16;
+				break;
+			case VHOST_SIZE_MEM_TABLE:
+				len = 8 + 32 * (payload[0] % 10);
+				break;
+			default:
+				len = pick(sizeof(payload) + 1);
+				break;
 			}
 			if (len > sizeof(payload))
 				len = sizeof(payload);
 			std::vector<int> fdv;
-			unsigned nfds = pick(5) ? (mi->fds == VHOST_FDS_NONE ? 0 : 1 + (unsigned)pick(2))
+			unsigned nfds = pick(5) ? (mi->fds == VHOST_FDS_NONE
+							   ? 0
+							   : 1 + (unsigned)pick(2))
 						: (unsigned)pick(10);
 
 			for (unsigned i = 0; i < nfds; i++) {
 				int choice = (int)pick(4);
 
-				fdv.push_back(choice == 0 ? fds::make_eventfd() :
-					      choice == 1 ? dup(fz.fd()) :
-					      choice == 2 ? dup(p[1]) : dup(t.mem().fd()));
+				fdv.push_back(choice == 0   ? fds::make_eventfd()
+					      : choice == 1 ? dup(fz.fd())
+					      : choice == 2 ? dup(p[1])
+							    : dup(t.mem().fd()));
 			}
 			AssertionResult ok = t.send_raw(req, flags, payload, len, fdv);
 
@@ -332,7 +370,8 @@ TEST_F(Sec, SEC_11_RingCountAndSizeCapped)
 	EXPECT_TRUE(t.expect_nack());
 	ASSERT_TRUE(t.send_state(VHOST_USER_SET_VRING_NUM, 256, 256, true));
 	EXPECT_TRUE(t.expect_nack());
-	EXPECT_EQ(add_port_raw(path("bigger.sock"), false, VHOST_CTRL_MAX_QUEUE_PAIRS + 1), -EINVAL);
+	EXPECT_EQ(add_port_raw(path("bigger.sock"), false, VHOST_CTRL_MAX_QUEUE_PAIRS + 1),
+		  -EINVAL);
 }
 
 TEST_F(Sec, SEC_12_HalfHeaderOnOnePortOthersServed)

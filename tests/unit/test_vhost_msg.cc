@@ -42,12 +42,17 @@ const Row rows[] = {
 	{ 18, "SET_VRING_ENABLE", VHOST_SIZE_STATE, VHOST_FDS_NONE, VHOST_REPLY_ACK, -1 },
 	{ 19, "SEND_RARP", VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_RARP },
 	{ 20, "NET_SET_MTU", VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_NET_MTU },
-	{ 21, "SET_BACKEND_REQ_FD", VHOST_SIZE_NONE, VHOST_FDS_ONE, VHOST_REPLY_ACK, VHOST_PF_BACKEND_REQ },
+	{ 21, "SET_BACKEND_REQ_FD", VHOST_SIZE_NONE, VHOST_FDS_ONE, VHOST_REPLY_ACK,
+	  VHOST_PF_BACKEND_REQ },
 	{ 22, "IOTLB_MSG", VHOST_SIZE_ANY, VHOST_FDS_ANY, VHOST_REPLY_U64, -2 },
-	{ 34, "RESET_DEVICE", VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_RESET_DEVICE },
-	{ 36, "GET_MAX_MEM_SLOTS", VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64, VHOST_PF_CONFIGURE_MEM_SLOTS },
-	{ 37, "ADD_MEM_REG", VHOST_SIZE_MEM_REG, VHOST_FDS_ONE, VHOST_REPLY_ACK, VHOST_PF_CONFIGURE_MEM_SLOTS },
-	{ 38, "REM_MEM_REG", VHOST_SIZE_MEM_REG, VHOST_FDS_MAX_ONE, VHOST_REPLY_ACK, VHOST_PF_CONFIGURE_MEM_SLOTS },
+	{ 34, "RESET_DEVICE", VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_ACK,
+	  VHOST_PF_RESET_DEVICE },
+	{ 36, "GET_MAX_MEM_SLOTS", VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64,
+	  VHOST_PF_CONFIGURE_MEM_SLOTS },
+	{ 37, "ADD_MEM_REG", VHOST_SIZE_MEM_REG, VHOST_FDS_ONE, VHOST_REPLY_ACK,
+	  VHOST_PF_CONFIGURE_MEM_SLOTS },
+	{ 38, "REM_MEM_REG", VHOST_SIZE_MEM_REG, VHOST_FDS_MAX_ONE, VHOST_REPLY_ACK,
+	  VHOST_PF_CONFIGURE_MEM_SLOTS },
 	{ 39, "SET_STATUS", VHOST_SIZE_U64, VHOST_FDS_NONE, VHOST_REPLY_ACK, VHOST_PF_STATUS },
 	{ 40, "GET_STATUS", VHOST_SIZE_NONE, VHOST_FDS_NONE, VHOST_REPLY_U64, VHOST_PF_STATUS },
 };
@@ -56,13 +61,20 @@ uint32_t
 size_of_rule(enum vhost_msg_size_rule r)
 {
 	switch (r) {
-	case VHOST_SIZE_NONE: return 0;
-	case VHOST_SIZE_U64: return 8;
-	case VHOST_SIZE_STATE: return 8;
-	case VHOST_SIZE_ADDR: return 40;
-	case VHOST_SIZE_MEM_REG: return 40;
-	case VHOST_SIZE_LOG: return 16;
-	default: return 0;
+	case VHOST_SIZE_NONE:
+		return 0;
+	case VHOST_SIZE_U64:
+		return 8;
+	case VHOST_SIZE_STATE:
+		return 8;
+	case VHOST_SIZE_ADDR:
+		return 40;
+	case VHOST_SIZE_MEM_REG:
+		return 40;
+	case VHOST_SIZE_LOG:
+		return 16;
+	default:
+		return 0;
 	}
 }
 
@@ -122,13 +134,13 @@ TEST(VhostMsg, MSG_2_MSG_4_MSG_6_HeaderChecks)
 		enum vhost_msg_fault want;
 	} cases[] = {
 		{ 0x1, 0, VHOST_MSG_OK },
-		{ 0x9, 8, VHOST_MSG_OK },          /* need_reply */
+		{ 0x9, 8, VHOST_MSG_OK }, /* need_reply */
 		{ 0x0, 0, VHOST_MSG_BAD_VERSION },
 		{ 0x2, 0, VHOST_MSG_BAD_VERSION },
 		{ 0x3, 0, VHOST_MSG_BAD_VERSION },
 		{ 0xa, 0, VHOST_MSG_BAD_VERSION },
-		{ 0x5, 0, VHOST_MSG_BAD_FLAGS },   /* reply bit in a request */
-		{ 0x11, 0, VHOST_MSG_BAD_FLAGS },  /* reserved bit 4 */
+		{ 0x5, 0, VHOST_MSG_BAD_FLAGS },  /* reply bit in a request */
+		{ 0x11, 0, VHOST_MSG_BAD_FLAGS }, /* reserved bit 4 */
 		{ 0x80000001, 0, VHOST_MSG_BAD_FLAGS },
 		{ 0x1, VHOST_MSG_MAX_PAYLOAD, VHOST_MSG_OK },
 		{ 0x1, VHOST_MSG_MAX_PAYLOAD + 1, VHOST_MSG_TOO_LARGE },
@@ -138,7 +150,8 @@ TEST(VhostMsg, MSG_2_MSG_4_MSG_6_HeaderChecks)
 	for (const auto &c : cases) {
 		struct vhost_msg_hdr h = { VHOST_USER_GET_FEATURES, c.flags, c.size };
 
-		EXPECT_EQ(vhost_msg_check_hdr(&h), c.want) << "flags " << c.flags << " size " << c.size;
+		EXPECT_EQ(vhost_msg_check_hdr(&h), c.want)
+			<< "flags " << c.flags << " size " << c.size;
 	}
 	/* The bound admits every legitimate net payload (MSG-6). */
 	EXPECT_GE(VHOST_MSG_MAX_PAYLOAD, 8u + 8u * 32u);
@@ -201,8 +214,8 @@ TEST(VhostMsg, MSG_9_FdCountRules)
 	struct vhost_msg m = make(VHOST_USER_GET_FEATURES, 0, 1);
 
 	EXPECT_EQ(vhost_msg_check_body(&m), VHOST_MSG_BAD_FD_COUNT);
-	for (uint32_t req : { VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_CALL,
-			      VHOST_USER_SET_VRING_ERR }) {
+	for (uint32_t req :
+	     { VHOST_USER_SET_VRING_KICK, VHOST_USER_SET_VRING_CALL, VHOST_USER_SET_VRING_ERR }) {
 		m = make(req, 8, 0);
 		m.payload.u64 = 3;
 		EXPECT_EQ(vhost_msg_check_body(&m), VHOST_MSG_BAD_FD_COUNT) << "no fd, bit 8 clear";

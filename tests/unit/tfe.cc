@@ -123,7 +123,7 @@ Vring::split_used_elem(uint16_t i, uint32_t *id, uint32_t *len) const
 
 void
 Vring::packed_set_desc(uint16_t slot, uint64_t gpa, uint32_t len, uint16_t id, uint16_t flags,
-		      bool wrap)
+		       bool wrap)
 {
 	PackedDesc d = { gpa, len, id, 0 };
 	uint8_t *p = h_desc + (size_t)slot * sizeof(d);
@@ -210,8 +210,8 @@ GuestMem::ring(unsigned index, uint32_t num, bool packed, uint64_t off) const
 	r.packed = packed;
 	r.desc = uva_ + off;
 	if (packed) {
-		r.avail = r.desc + 16ULL * num;   /* driver event area */
-		r.used = r.avail + 64;            /* device event area */
+		r.avail = r.desc + 16ULL * num; /* driver event area */
+		r.used = r.avail + 64;          /* device event area */
 	} else {
 		r.avail = r.desc + 16ULL * num;
 		r.used = (r.avail + 6 + 2ULL * num + 63) & ~63ULL;
@@ -333,7 +333,8 @@ make_eventfd()
 {
 	/* The counter is never read by the back-end (poll mode); a distinct
 	 * value also identifies the fd on kernels without eventfd-id. */
-	int fd = eventfd((unsigned int)(eventfd_counter++ & 0x7fffffff), EFD_CLOEXEC | EFD_NONBLOCK);
+	int fd = eventfd((unsigned int)(eventfd_counter++ & 0x7fffffff),
+			 EFD_CLOEXEC | EFD_NONBLOCK);
 
 	if (fd < 0)
 		ADD_FAILURE() << "eventfd: " << strerror(errno);
@@ -414,8 +415,8 @@ Tfe::connect(const std::string &path, int timeout_ms)
 
 		::close(fd);
 		if (now_ms() >= deadline)
-			return AssertionFailure() << name_ << ": connect " << path << ": "
-						  << strerror(err);
+			return AssertionFailure()
+			       << name_ << ": connect " << path << ": " << strerror(err);
 		sleep_ms(5);
 	}
 }
@@ -432,7 +433,8 @@ Tfe::listen(const std::string &path)
 	listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listen_fd_ < 0 || bind(listen_fd_, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    ::listen(listen_fd_, 4) != 0)
-		return AssertionFailure() << name_ << ": listen " << path << ": " << strerror(errno);
+		return AssertionFailure()
+		       << name_ << ": listen " << path << ": " << strerror(errno);
 	listen_path_ = path;
 	return AssertionSuccess();
 }
@@ -638,9 +640,11 @@ read_exact(int fd, void *buf, size_t len, int timeout_ms, const std::string &who
 		if (n < 0)
 			return AssertionFailure() << who << ": recv: " << strerror(errno);
 		if (n == 0)
-			return AssertionFailure() << who << ": connection closed by the back-end after "
-						  << got << "/" << len << " bytes";
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+			return AssertionFailure()
+			       << who << ": connection closed by the back-end after " << got << "/"
+			       << len << " bytes";
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != nullptr;
+		     c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 				size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
@@ -650,7 +654,8 @@ read_exact(int fd, void *buf, size_t len, int timeout_ms, const std::string &who
 					memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
 					::close(f);
 				}
-				return AssertionFailure() << who << ": reply carries " << k << " fd(s)";
+				return AssertionFailure()
+				       << who << ": reply carries " << k << " fd(s)";
 			}
 		}
 		got += (size_t)n;
@@ -662,7 +667,8 @@ AssertionResult
 Tfe::read_reply(uint32_t req, uint32_t size, void *out, int timeout_ms)
 {
 	struct vhost_msg_hdr h;
-	std::string who = name_ + " reply to " + vhost_msg_name(req) + " (" + std::to_string(req) + ")";
+	std::string who = name_ + " reply to " + vhost_msg_name(req) + " (" + std::to_string(req) +
+			  ")";
 	AssertionResult r = read_exact(fd_, &h, sizeof(h), timeout_ms, who);
 
 	if (!r)
@@ -670,9 +676,9 @@ Tfe::read_reply(uint32_t req, uint32_t size, void *out, int timeout_ms)
 	if (h.request != req || h.flags != VHOST_MSG_REPLY_FLAGS || h.size != size) {
 		AssertionResult f = AssertionFailure();
 
-		f << who << ": bad header {request " << h.request << " (" << vhost_msg_name(h.request)
-		  << "), flags " << hex(h.flags) << ", size " << h.size << "}, want {" << req
-		  << ", 0x5, " << size << "}";
+		f << who << ": bad header {request " << h.request << " ("
+		  << vhost_msg_name(h.request) << "), flags " << hex(h.flags) << ", size " << h.size
+		  << "}, want {" << req << ", 0x5, " << size << "}";
 		if (h.size <= 64) {
 			uint8_t junk[64];
 
@@ -724,8 +730,8 @@ Tfe::expect_nack_to(uint32_t req)
 	if (!r)
 		return r;
 	if (got == 0)
-		return AssertionFailure() << name_ << ": " << vhost_msg_name(req)
-					  << " acked with 0, want a nack";
+		return AssertionFailure()
+		       << name_ << ": " << vhost_msg_name(req) << " acked with 0, want a nack";
 	return AssertionSuccess();
 }
 
@@ -745,9 +751,10 @@ Tfe::expect_silence(int ms)
 	if (n == 0)
 		return AssertionFailure() << name_ << ": expected silence, the back-end closed";
 	if (n == (ssize_t)sizeof(h))
-		return AssertionFailure() << name_ << ": expected silence, got {request " << h.request
-					  << " (" << vhost_msg_name(h.request) << "), flags "
-					  << hex(h.flags) << ", size " << h.size << "}";
+		return AssertionFailure()
+		       << name_ << ": expected silence, got {request " << h.request << " ("
+		       << vhost_msg_name(h.request) << "), flags " << hex(h.flags) << ", size "
+		       << h.size << "}";
 	return AssertionFailure() << name_ << ": expected silence, " << n << " bytes readable";
 }
 
@@ -765,8 +772,8 @@ Tfe::expect_closed(int timeout_ms)
 		if (!r)
 			return r;
 		if (!readable)
-			return AssertionFailure() << name_ << ": connection still open after "
-						  << timeout_ms << " ms";
+			return AssertionFailure()
+			       << name_ << ": connection still open after " << timeout_ms << " ms";
 		struct vhost_msg_hdr h;
 		ssize_t n = recv(fd_, &h, sizeof(h), MSG_DONTWAIT);
 
@@ -775,9 +782,10 @@ Tfe::expect_closed(int timeout_ms)
 			return AssertionSuccess();
 		}
 		if (n > 0)
-			return AssertionFailure() << name_ << ": expected a close, got data (request "
-						  << (n == (ssize_t)sizeof(h) ? h.request : 0) << ", "
-						  << n << " bytes)";
+			return AssertionFailure()
+			       << name_ << ": expected a close, got data (request "
+			       << (n == (ssize_t)sizeof(h) ? h.request : 0) << ", " << n
+			       << " bytes)";
 	}
 }
 
@@ -857,8 +865,8 @@ Tfe::mem()
 }
 
 AssertionResult
-Tfe::set_mem_table(const std::vector<struct vhost_msg_region> &regions,
-		   const std::vector<int> &fds, bool need_reply)
+Tfe::set_mem_table(const std::vector<struct vhost_msg_region> &regions, const std::vector<int> &fds,
+		   bool need_reply)
 {
 	struct vhost_msg_mem_table mt = {};
 	uint32_t n = (uint32_t)regions.size();
@@ -998,11 +1006,11 @@ send_backend_req_fd(Tfe &t, bool nr)
 	return r;
 }
 
-#define STEP(expr)                                                   \
-	do {                                                         \
-		AssertionResult r_ = (expr);                         \
-		if (!r_)                                             \
-			return r_ << " [at " << #expr << "]";      \
+#define STEP(expr) \
+	do { \
+		AssertionResult r_ = (expr); \
+		if (!r_) \
+			return r_ << " [at " << #expr << "]"; \
 	} while (0)
 
 AssertionResult
@@ -1026,7 +1034,8 @@ qemu_bringup(Tfe &t, const Bringup &b)
 		if (p & P_MQ) {
 			STEP(t.get_u64(VHOST_USER_GET_QUEUE_NUM, &qn));
 			if (qn < b.pairs)
-				return AssertionFailure() << "GET_QUEUE_NUM " << qn << " < " << b.pairs;
+				return AssertionFailure()
+				       << "GET_QUEUE_NUM " << qn << " < " << b.pairs;
 		}
 		if (p & P_SLOTS)
 			STEP(t.get_u64(VHOST_USER_GET_MAX_MEM_SLOTS, &slots));
@@ -1054,8 +1063,10 @@ qemu_bringup(Tfe &t, const Bringup &b)
 		STEP(t.u64_ok(VHOST_USER_SET_FEATURES, b.features, false));
 	if (status) {
 		STEP(t.get_u64(VHOST_USER_GET_STATUS, &st));
-		STEP(t.u64_ok(VHOST_USER_SET_STATUS, st | VIRTIO_STATUS_ACKNOWLEDGE |
-			      VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK, ack));
+		STEP(t.u64_ok(VHOST_USER_SET_STATUS,
+			      st | VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+				      VIRTIO_STATUS_FEATURES_OK,
+			      ack));
 	}
 	STEP(t.set_mem_table(t.mem(), ack));
 	for (unsigned r = 0; r < nrings; r++) {

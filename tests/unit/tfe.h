@@ -33,7 +33,11 @@ using ::testing::AssertionFailure;
 using ::testing::AssertionResult;
 using ::testing::AssertionSuccess;
 
-constexpr uint64_t bit(unsigned b) { return 1ULL << b; }
+constexpr uint64_t
+bit(unsigned b)
+{
+	return 1ULL << b;
+}
 constexpr uint64_t ALL_BITS = ~(uint64_t)0;
 
 /* Feature sets front-ends commonly ack. */
@@ -109,8 +113,8 @@ struct Vring {
 	void split_used_elem(uint16_t i, uint32_t *id, uint32_t *len) const;
 
 	/* Packed ring: make slot available (AVAIL = wrap, USED = !wrap). */
-	void packed_set_desc(uint16_t slot, uint64_t gpa, uint32_t len, uint16_t id,
-			     uint16_t flags, bool wrap);
+	void packed_set_desc(uint16_t slot, uint64_t gpa, uint32_t len, uint16_t id, uint16_t flags,
+			     bool wrap);
 	bool packed_is_used(uint16_t slot, bool wrap) const;
 };
 
@@ -170,17 +174,17 @@ int count_key(const std::string &key);
 int make_eventfd();
 /* Number of mappings in /proc/self/maps whose line contains @needle. */
 int count_maps(const std::string &needle);
-}
+} // namespace fds
 
 /* Options of the bring-up scripts. */
 struct Opts {
-	uint64_t features = F_BASIC;   /* SET_FEATURES value (F) */
-	uint64_t protocol = P_ACK;     /* SET_PROTOCOL_FEATURES value (P) */
-	unsigned nrings = 2;           /* rings configured: 0 .. nrings-1 */
+	uint64_t features = F_BASIC; /* SET_FEATURES value (F) */
+	uint64_t protocol = P_ACK;   /* SET_PROTOCOL_FEATURES value (P) */
+	unsigned nrings = 2;         /* rings configured: 0 .. nrings-1 */
 	uint32_t num = STD_NUM;
-	uint32_t base = 0;             /* SET_VRING_BASE value (packed: 0x8000 style) */
-	bool need_reply_all = false;   /* need_reply on every ack-only request */
-	bool skip_enable = false;      /* no SET_VRING_ENABLE even with bit 30 */
+	uint32_t base = 0;           /* SET_VRING_BASE value (packed: 0x8000 style) */
+	bool need_reply_all = false; /* need_reply on every ack-only request */
+	bool skip_enable = false;    /* no SET_VRING_ENABLE even with bit 30 */
 };
 
 class Tfe {
@@ -272,9 +276,9 @@ public:
 	 * then a GET_FEATURES round trip so the port state can be checked. */
 	AssertionResult negotiate(uint64_t protocol, bool get_protocol = true);
 
-	uint64_t features_offered = 0;  /* last GET_FEATURES answer */
-	uint64_t protocol_offered = 0;  /* last GET_PROTOCOL_FEATURES answer */
-	uint64_t protocol_acked = 0;    /* last SET_PROTOCOL_FEATURES sent */
+	uint64_t features_offered = 0; /* last GET_FEATURES answer */
+	uint64_t protocol_offered = 0; /* last GET_PROTOCOL_FEATURES answer */
+	uint64_t protocol_acked = 0;   /* last SET_PROTOCOL_FEATURES sent */
 
 private:
 	AssertionResult wait_readable(int timeout_ms, bool *readable);
@@ -305,7 +309,8 @@ AssertionResult crosvm_bringup(Tfe &t, const Bringup &b);
 /* Protocol features each front-end asks for (ANDed with the offer). */
 constexpr uint64_t QEMU_PROTOCOL = 0x1fdffULL;
 constexpr uint64_t VIRTIO_USER_PROTOCOL = P_MQ | P_ACK | P_STATUS;
-constexpr uint64_t CH_PROTOCOL = P_MQ | P_ACK | P_BREQ | P_SLOTS | P_LOG | bit(VHOST_PF_INFLIGHT_SHMFD);
+constexpr uint64_t CH_PROTOCOL = P_MQ | P_ACK | P_BREQ | P_SLOTS | P_LOG |
+				 bit(VHOST_PF_INFLIGHT_SHMFD);
 constexpr uint64_t CROSVM_PROTOCOL = P_MQ | bit(VHOST_PF_CONFIG) | P_BREQ | P_ACK | P_SLOTS |
 				     bit(VHOST_PF_BACKEND_SEND_FD);
 

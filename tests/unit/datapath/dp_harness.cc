@@ -39,9 +39,17 @@ public:
 	void SetUp() override
 	{
 		std::string prefix = "vus-ut-" + std::to_string(getpid());
-		std::vector<std::string> args = { "unit_datapath", "--no-huge", "-m", "128",
-						  "--no-pci", "--no-shconf", "-l", "0",
-						  "--file-prefix", prefix, "--log-level=*:error",
+		std::vector<std::string> args = { "unit_datapath",
+						  "--no-huge",
+						  "-m",
+						  "128",
+						  "--no-pci",
+						  "--no-shconf",
+						  "-l",
+						  "0",
+						  "--file-prefix",
+						  prefix,
+						  "--log-level=*:error",
 						  "--iova-mode=va" };
 		std::vector<char *> argv;
 
@@ -158,7 +166,8 @@ Guest::Guest(std::vector<Region> layout) : layout_(std::move(layout))
 		if (fd < 0 || ftruncate(fd, (off_t)layout_[i].size) != 0)
 			die("memfd", layout_[i].size);
 		if (guest_mem_region_map(&r, fd, layout_[i].gpa, layout_[i].size,
-					 0x7f0000000000ULL + layout_[i].gpa, 0, err, sizeof(err)) != 0) {
+					 0x7f0000000000ULL + layout_[i].gpa, 0, err,
+					 sizeof(err)) != 0) {
 			fprintf(stderr, "%s\n", err);
 			die("guest_mem_region_map", layout_[i].gpa, layout_[i].size);
 		}
@@ -344,8 +353,7 @@ net_hdr(unsigned hdr_len, uint8_t flags, uint8_t gso_type)
 
 /* ---- Split ring ---- */
 
-SplitRing::SplitRing(Guest &g, uint16_t num, bool event_idx, unsigned r)
-	: Ring(g, num, event_idx)
+SplitRing::SplitRing(Guest &g, uint16_t num, bool event_idx, unsigned r) : Ring(g, num, event_idx)
 {
 	desc_gpa_ = g.alloc(16ULL * num, 16, r);
 	avail_gpa_ = g.alloc(6 + 2ULL * num, 2, r);

@@ -39,7 +39,11 @@ constexpr uint16_t EV_ENABLE = 0;
 constexpr uint16_t EV_DISABLE = 1;
 constexpr uint16_t EV_DESC = 2;
 
-constexpr uint64_t bit(int b) { return 1ULL << b; }
+constexpr uint64_t
+bit(int b)
+{
+	return 1ULL << b;
+}
 
 constexpr uint64_t MiB = 1ULL << 20;
 constexpr uint64_t GiB = 1ULL << 30;
@@ -99,20 +103,24 @@ public:
 
 	/* Byte access across GPA-contiguous regions. */
 	void write(uint64_t gpa, const void *src, size_t len) const;
-	void write(uint64_t gpa, const std::vector<uint8_t> &v) const { write(gpa, v.data(), v.size()); }
+	void write(uint64_t gpa, const std::vector<uint8_t> &v) const
+	{
+		write(gpa, v.data(), v.size());
+	}
 	std::vector<uint8_t> read(uint64_t gpa, size_t len) const;
 	void fill(uint64_t gpa, uint8_t byte, size_t len) const;
 
 	/* Writes @p bytes into new buffers of the given fragment sizes (the last
 	 * one takes what is left) and returns them as readable descriptors. */
-	std::vector<Desc> tx_layout(const std::vector<uint8_t> &bytes, const std::vector<uint32_t> &frags,
-				    unsigned r = 0);
+	std::vector<Desc> tx_layout(const std::vector<uint8_t> &bytes,
+				    const std::vector<uint32_t> &frags, unsigned r = 0);
 	/* New writable buffers of the given sizes, filled with @p fill. */
 	std::vector<Desc> rx_buffers(const std::vector<uint32_t> &sizes, uint8_t fill = 0xAA,
 				     unsigned r = 0);
 	/* Writes an indirect table; split entries are chained with NEXT unless
 	 * @p raw. @return the GPA of the table. */
-	uint64_t indirect(const std::vector<Desc> &entries, bool packed, bool raw = false, unsigned r = 0);
+	uint64_t indirect(const std::vector<Desc> &entries, bool packed, bool raw = false,
+			  unsigned r = 0);
 
 private:
 	std::vector<Region> layout_;
@@ -123,7 +131,8 @@ private:
 };
 
 /* Fragment sizes: @p total bytes in pieces of @p each. */
-inline std::vector<uint32_t> frags_of(size_t total, uint32_t each)
+inline std::vector<uint32_t>
+frags_of(size_t total, uint32_t each)
 {
 	return std::vector<uint32_t>((total + each - 1) / each, each);
 }
@@ -236,7 +245,10 @@ public:
 	PackedRing(Guest &g, uint16_t num, bool event_idx = false, unsigned r = 0);
 	bool packed() const override { return true; }
 	uint16_t post(const std::vector<Desc> &chain, int id = -1) override;
-	bool room(unsigned ndesc) const override { return free_slots_ >= ndesc && !free_ids_.empty(); }
+	bool room(unsigned ndesc) const override
+	{
+		return free_slots_ >= ndesc && !free_ids_.empty();
+	}
 	bool pop_used(Used *u) override;
 	void fill_conf(struct virtq_conf *c) const override;
 	void set_no_interrupt(bool on) override;
@@ -341,7 +353,8 @@ post_tx(Ring &r, const std::vector<uint8_t> &payload, const std::vector<uint32_t
 void expect_returned(Ring &r, const std::vector<uint16_t> &ids);
 
 /* num_buffers of an RX header. */
-inline uint16_t num_buffers(const std::vector<uint8_t> &hdr)
+inline uint16_t
+num_buffers(const std::vector<uint8_t> &hdr)
 {
 	return (uint16_t)(hdr[10] | (hdr[11] << 8));
 }

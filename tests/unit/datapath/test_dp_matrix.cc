@@ -161,7 +161,9 @@ TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 	while (got < frames) {
 		while (posted < frames) {
 			unsigned pick = rng() % 20;
-			size_t len = pick == 0 ? 9000 : pick < 4 ? 14 + rng() % 47 : 14 + rng() % 1501;
+			size_t len = pick == 0  ? 9000
+				     : pick < 4 ? 14 + rng() % 47
+						: 14 + rng() % 1501;
 			std::vector<uint8_t> p = pattern(len, 7000 + posted), b = hdr_plus(p);
 			int layout = (int)(rng() % (ind() ? (packed() ? 4 : 5) : 3));
 			std::vector<Desc> chain;
@@ -179,7 +181,8 @@ TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 				chain = g.tx_layout(b, frags_of(b.size(), 3), 1);
 				break;
 			case 3: { /* indirect: header + data in two pieces */
-				auto parts = g.tx_layout(b, { 12, (uint32_t)len / 2, (uint32_t)len }, 1);
+				auto parts = g.tx_layout(
+					b, { 12, (uint32_t)len / 2, (uint32_t)len }, 1);
 				Desc d;
 				d.addr = g.indirect(parts, packed(), false, 1);
 				d.len = (uint32_t)(16 * parts.size());
@@ -220,7 +223,8 @@ TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 				EXPECT_FALSE(u.flags & F_WRITE);
 			}
 			if (ord()) {
-				EXPECT_EQ(u.id, posted_ids.front()) << "IN_ORDER: used in ring order";
+				EXPECT_EQ(u.id, posted_ids.front())
+					<< "IN_ORDER: used in ring order";
 			}
 			posted_ids.pop_front();
 		}
@@ -295,7 +299,8 @@ TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 				if (!ord())
 					while (it != bufs.end() && it->id != used[k].id)
 						it++;
-				ASSERT_TRUE(it != bufs.end()) << "used id " << used[k].id << " not posted";
+				ASSERT_TRUE(it != bufs.end())
+					<< "used id " << used[k].id << " not posted";
 				EXPECT_EQ(used[k].id, it->id) << "IN_ORDER: used in ring order";
 				Buf b = *it;
 				bufs.erase(it);
@@ -307,9 +312,11 @@ TEST_P(Matrix, DP4_DP5_DP6_DP9_DP13_VNET7_VNET8_Traffic)
 				for (auto &s : b.segs) {
 					uint64_t take = std::min<uint64_t>(left, s.len);
 					auto part = g.read(s.addr, s.len);
-					all.insert(all.end(), part.begin(), part.begin() + (long)take);
-					EXPECT_TRUE(std::all_of(part.begin() + (long)take, part.end(),
-								[](uint8_t x) { return x == 0xAA; }))
+					all.insert(all.end(), part.begin(),
+						   part.begin() + (long)take);
+					EXPECT_TRUE(
+						std::all_of(part.begin() + (long)take, part.end(),
+							    [](uint8_t x) { return x == 0xAA; }))
 						<< "bytes beyond the used len were written";
 					left -= take;
 				}

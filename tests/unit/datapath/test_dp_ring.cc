@@ -530,7 +530,8 @@ TEST_F(DpTest, DP10_PackedRing300TenThousandFrames)
 			unsigned nd = 1 + rng() % 3;
 			if (!tr.room(nd))
 				break;
-			std::vector<uint8_t> p = pattern(60 + rng() % 1400, posted), b = hdr_plus(p);
+			std::vector<uint8_t> p = pattern(60 + rng() % 1400, posted),
+					     b = hdr_plus(p);
 			/* Split the bytes into nd descriptors of one buffer. */
 			uint16_t id = 0;
 			std::vector<Desc> d(nd);
@@ -647,7 +648,8 @@ TEST_F(DpTest, DP7_SplitNoNotifyWithoutEventIdx)
 			EXPECT_TRUE(be.tx().empty());
 		else
 			EXPECT_EQ(be.rx({ pattern(60, 1) }), 0u);
-		EXPECT_EQ(used_flags(g, r), 1u) << (tx ? "TX" : "RX") << ": an idle poll already asks for no kick";
+		EXPECT_EQ(used_flags(g, r), 1u)
+			<< (tx ? "TX" : "RX") << ": an idle poll already asks for no kick";
 		/* A driver that rewrites its ring gets the flag back on the next poll. */
 		uint16_t zero = 0;
 		g.write(r.used_gpa(), &zero, 2);
@@ -705,7 +707,7 @@ TEST_F(DpTest, DP7_SplitAvailEventKeepsThePollingBackEndKickFree)
 		EXPECT_EQ(kicks, 0u) << (tx ? "TX" : "RX") << ": a polled ring never needs a kick";
 		EXPECT_EQ(used_flags(g, r), 0u) << "with EVENT_IDX the flags must stay 0";
 		EXPECT_LE(event_writes, 200000u / 16384u + 2u)
-		    << "avail_event is rewritten rarely, not per burst";
+			<< "avail_event is rewritten rarely, not per burst";
 		EXPECT_GE(event_writes, 200000u / 16384u - 1u) << "and kept moving with the ring";
 	}
 }

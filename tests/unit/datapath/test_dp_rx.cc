@@ -97,7 +97,8 @@ TEST_P(Rx, VNET1_HeaderSizes)
 		uint8_t hdr_len;
 	};
 	/* F = {VERSION_1}, {MRG_RXBUF}, {}: 12, 12, 10 (packed implies VERSION_1). */
-	std::vector<Case> cases = { { bit(VIRTQ_F_VERSION_1), 12 }, { bit(VIRTQ_F_MRG_RXBUF), 12 } };
+	std::vector<Case> cases = { { bit(VIRTQ_F_VERSION_1), 12 },
+				    { bit(VIRTQ_F_MRG_RXBUF), 12 } };
 
 	if (!packed())
 		cases.push_back({ 0, 10 });
@@ -226,7 +227,8 @@ TEST_P(Rx, VNET8_MergedBuffers)
 			} else {
 				auto *pr = static_cast<PackedRing *>(r.get());
 				auto used = [&](uint16_t s) {
-					uint16_t fl = __atomic_load_n(&pr->desc(s)->flags, __ATOMIC_ACQUIRE);
+					uint16_t fl = __atomic_load_n(&pr->desc(s)->flags,
+								      __ATOMIC_ACQUIRE);
 					return (fl & P_AVAIL) && (fl & P_USED);
 				};
 				if (used(0))
@@ -457,7 +459,8 @@ TEST_F(DpTest, DP12_PackedUsedDescriptorPlacement)
 				EXPECT_TRUE(std::equal(table_before.begin() + 16 * s,
 						       table_before.begin() + 16 * s + 16,
 						       table_after.begin() + 16 * s))
-					<< "slot " << s << " is not the first of a chain but was written";
+					<< "slot " << s
+					<< " is not the first of a chain but was written";
 			}
 		}
 		for (size_t i = from; i < from + n; i++) {

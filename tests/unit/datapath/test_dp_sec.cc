@@ -125,20 +125,30 @@ TEST_P(Sec, SEC2_SEC7_FuzzTxAgainstOracle)
 	const uint64_t a0 = g.region_end(0) - 64 * 1024, a2 = g.region_end(2) - 64 * 1024;
 	auto gpa = [&]() -> uint64_t {
 		switch (rng() % 10) {
-		case 0: return 9 * MiB + rng() % MiB;            /* hole */
-		case 1: return ~0ULL - rng() % 4096;              /* wraps */
-		case 2: return g.region_end(2) - rng() % 256;     /* end of R2 */
-		case 3: return a2 + rng() % (64 * 1024);
-		default: return a0 + rng() % (128 * 1024);        /* R0..R1 */
+		case 0:
+			return 9 * MiB + rng() % MiB; /* hole */
+		case 1:
+			return ~0ULL - rng() % 4096; /* wraps */
+		case 2:
+			return g.region_end(2) - rng() % 256; /* end of R2 */
+		case 3:
+			return a2 + rng() % (64 * 1024);
+		default:
+			return a0 + rng() % (128 * 1024); /* R0..R1 */
 		}
 	};
 	auto len = [&]() -> uint32_t {
 		switch (rng() % 12) {
-		case 0: return 0;
-		case 1: return 0xFFFFFFFFu;
-		case 2: return (uint32_t)(rng() % 13);
-		case 3: return (uint32_t)(rng() % 100000);
-		default: return (uint32_t)(rng() % 3000);
+		case 0:
+			return 0;
+		case 1:
+			return 0xFFFFFFFFu;
+		case 2:
+			return (uint32_t)(rng() % 13);
+		case 3:
+			return (uint32_t)(rng() % 100000);
+		default:
+			return (uint32_t)(rng() % 3000);
 		}
 	};
 	{
@@ -168,8 +178,9 @@ TEST_P(Sec, SEC2_SEC7_FuzzTxAgainstOracle)
 			Desc x = rdesc(gpa(), len());
 			/* Make a header the oracle accepts most of the time. */
 			if (k == 0 && rng() % 4 != 0) {
-				std::vector<uint8_t> h = net_hdr(12, (uint8_t)(rng() % 8 == 0 ? 1 : (rng() % 2) * 2),
-								  (uint8_t)(rng() % 8 == 0 ? 1 + rng() % 4 : 0));
+				std::vector<uint8_t> h = net_hdr(
+					12, (uint8_t)(rng() % 8 == 0 ? 1 : (rng() % 2) * 2),
+					(uint8_t)(rng() % 8 == 0 ? 1 + rng() % 4 : 0));
 				h[4] = (uint8_t)rng(); /* gso_size, hdr_len, csum: ignored */
 				h[2] = (uint8_t)rng();
 				h[6] = (uint8_t)rng();
@@ -276,10 +287,12 @@ TEST_P(Sec, SEC4_HugeChainsRejectedQuickly)
 	auto t0 = std::chrono::steady_clock::now();
 
 	/* TX: 3 x 0x80000000 bytes = 6 GiB; would overflow a 32-bit total. */
-	ids.push_back(r->post({ h[0], rdesc(big, 0x80000000u), rdesc(big + 0x80000000ULL, 0x80000000u),
-				rdesc(big + 0x100000000ULL, 0x80000000u) }));
+	ids.push_back(
+		r->post({ h[0], rdesc(big, 0x80000000u), rdesc(big + 0x80000000ULL, 0x80000000u),
+			  rdesc(big + 0x100000000ULL, 0x80000000u) }));
 	/* Two of them: 4 GiB exactly, 0 in 32 bits. */
-	ids.push_back(r->post({ rdesc(big, 0x80000000u), rdesc(big + 0x80000000ULL, 0x80000000u) }));
+	ids.push_back(
+		r->post({ rdesc(big, 0x80000000u), rdesc(big + 0x80000000ULL, 0x80000000u) }));
 	/* A 32,768-entry indirect table of 1-byte entries. */
 	std::vector<Desc> e(32768, rdesc(h[0].addr, 1));
 	Desc ind;
@@ -339,13 +352,23 @@ TEST_P(Sec, SEC5_DescriptorFlipperTx)
 			uint32_t len;
 
 			switch (rng() % 3) {
-			case 0: addr = 10 * MiB; break;
-			default: addr = buf[i]; break;
+			case 0:
+				addr = 10 * MiB;
+				break;
+			default:
+				addr = buf[i];
+				break;
 			}
 			switch (rng() % 4) {
-			case 0: len = 0xFFFFFFFFu; break;
-			case 1: len = 20; break;
-			default: len = 112 + i; break;
+			case 0:
+				len = 0xFFFFFFFFu;
+				break;
+			case 1:
+				len = 20;
+				break;
+			default:
+				len = 112 + i;
+				break;
 			}
 			if (packed()) {
 				auto *d = static_cast<PackedRing *>(r.get())->desc(i);
@@ -436,13 +459,23 @@ TEST_P(Sec, SEC5_DescriptorFlipperRx)
 			uint32_t len;
 
 			switch (rng() % 4) {
-			case 0: addr = 10 * MiB; break;
-			default: addr = buf[i]; break;
+			case 0:
+				addr = 10 * MiB;
+				break;
+			default:
+				addr = buf[i];
+				break;
 			}
 			switch (rng() % 4) {
-			case 0: len = 0xFFFFFFFFu; break;
-			case 1: len = 16; break;
-			default: len = cap; break;
+			case 0:
+				len = 0xFFFFFFFFu;
+				break;
+			case 1:
+				len = 16;
+				break;
+			default:
+				len = cap;
+				break;
 			}
 			if (packed()) {
 				auto *d = static_cast<PackedRing *>(r.get())->desc(i);
@@ -503,7 +536,8 @@ TEST_P(Sec, SEC5_DescriptorFlipperRx)
 			none_seen += !whole;
 			ASSERT_TRUE(whole || w == std::vector<uint8_t>(1012, 0xAA))
 				<< "buffer " << u.id << " holds a partial or foreign write";
-			EXPECT_EQ(g.read(buf[u.id] + 1012, cap - 1012), std::vector<uint8_t>(cap - 1012, 0xAA));
+			EXPECT_EQ(g.read(buf[u.id] + 1012, cap - 1012),
+				  std::vector<uint8_t>(cap - 1012, 0xAA));
 			if (!packed()) {
 				EXPECT_EQ(u.len, whole ? 1012u : 0u);
 			}
@@ -697,7 +731,8 @@ TEST_P(Sec, CVE_2020_10725_UnmappedDescriptorInBatch)
 	std::vector<std::vector<Desc>> bufs;
 	ids.clear();
 	for (int i = 0; i < 8; i++) {
-		bufs.push_back(i == 5 ? std::vector<Desc>{ wdesc(10 * MiB, 2048) } : g.rx_buffers({ 2048 }));
+		bufs.push_back(i == 5 ? std::vector<Desc>{ wdesc(10 * MiB, 2048) }
+				      : g.rx_buffers({ 2048 }));
 		ids.push_back(rx->post(bufs.back()));
 	}
 	std::vector<std::vector<uint8_t>> frames;
@@ -736,7 +771,8 @@ TEST_P(Sec, CVE_2022_2132_RuntChainsAndSplitHeaders)
 		/* Runts: 4 + 4 + 1 bytes; zero-length descriptors only; a header
 		 * one byte short; exactly a header and nothing else. */
 		ids.push_back(r->post(g.tx_layout(pattern(9, 1), { 4, 4, 1 })));
-		ids.push_back(r->post({ rdesc(g.alloc(8), 0), rdesc(g.alloc(8), 0), rdesc(g.alloc(8), 0) }));
+		ids.push_back(r->post(
+			{ rdesc(g.alloc(8), 0), rdesc(g.alloc(8), 0), rdesc(g.alloc(8), 0) }));
 		ids.push_back(r->post(g.tx_layout(net_hdr(hl - 1), {})));
 		ids.push_back(r->post(g.tx_layout(net_hdr(hl), { 1, 1 })));
 		/* Header over hl one-byte descriptors with zero-length ones between. */
@@ -878,14 +914,14 @@ TEST_P(Sec, CVE_2026_93683_IndirectLenRewrittenDuringWalk)
 			uint32_t elen = rng() % 2 ? 300 : 0xFFFFFFF0u;
 
 			if (packed())
-				__atomic_store_n(&static_cast<PackedRing *>(r.get())->desc(i)->len, len,
-						 __ATOMIC_RELAXED);
+				__atomic_store_n(&static_cast<PackedRing *>(r.get())->desc(i)->len,
+						 len, __ATOMIC_RELAXED);
 			else
-				__atomic_store_n(&static_cast<SplitRing *>(r.get())->desc(i)->len, len,
-						 __ATOMIC_RELAXED);
+				__atomic_store_n(&static_cast<SplitRing *>(r.get())->desc(i)->len,
+						 len, __ATOMIC_RELAXED);
 			/* The table's second entry len (offset 16 + 8). */
-			__atomic_store_n(reinterpret_cast<uint32_t *>(g.host(table[i] + 24, 4)), elen,
-					 __ATOMIC_RELAXED);
+			__atomic_store_n(reinterpret_cast<uint32_t *>(g.host(table[i] + 24, 4)),
+					 elen, __ATOMIC_RELAXED);
 		}
 	});
 	uint64_t posted = 0, delivered = 0;
@@ -895,8 +931,8 @@ TEST_P(Sec, CVE_2026_93683_IndirectLenRewrittenDuringWalk)
 	       std::chrono::steady_clock::now() < deadline) {
 		for (int k = 0; k < 8; k++) {
 			/* Re-arm the table entry, then post slot -> table[slot]. */
-			__atomic_store_n(reinterpret_cast<uint32_t *>(g.host(table[slot] + 24, 4)), 300u,
-					 __ATOMIC_RELAXED);
+			__atomic_store_n(reinterpret_cast<uint32_t *>(g.host(table[slot] + 24, 4)),
+					 300u, __ATOMIC_RELAXED);
 			if (packed()) {
 				Desc d;
 				d.addr = table[slot];

@@ -22,12 +22,12 @@ TEST_P(Tx, DP4_VNET2_LayoutsForwardIdentically)
 	Backend be(g, *r, true, bit(VIRTQ_F_VERSION_1));
 	std::vector<uint8_t> p = pattern(200, 1);
 	const std::vector<std::vector<uint32_t>> layouts = {
-		{ 12, 200 },                    /* header alone + data */
-		{},                             /* header and data in one descriptor */
-		frags_of(212, 3),               /* 3-byte fragments (71 descriptors) */
-		{ 5, 7, 200 },                  /* header split 5 + 7 (VNET-2) */
-		frags_of(12, 1),                /* header 1 byte at a time, data last */
-		{ 20, 100, 92 },                /* header + part of the data together */
+		{ 12, 200 },      /* header alone + data */
+		{},               /* header and data in one descriptor */
+		frags_of(212, 3), /* 3-byte fragments (71 descriptors) */
+		{ 5, 7, 200 },    /* header split 5 + 7 (VNET-2) */
+		frags_of(12, 1),  /* header 1 byte at a time, data last */
+		{ 20, 100, 92 },  /* header + part of the data together */
 	};
 
 	for (size_t i = 0; i < layouts.size(); i++) {
@@ -110,7 +110,8 @@ TEST_P(Tx, VNET3_OffloadHeaderWithoutFeatureDropped)
 	/* The same headers in the other layouts: header alone + data, and
 	 * header and data in one descriptor. */
 	ids = { r->post(g.tx_layout(h1, { 12, 100 })), r->post(g.tx_layout(h2, {})),
-		r->post(g.tx_layout(h1, { 1, 11, 50, 50 })), r->post(g.tx_layout(h3, { 12, 100 })) };
+		r->post(g.tx_layout(h1, { 1, 11, 50, 50 })),
+		r->post(g.tx_layout(h3, { 12, 100 })) };
 	out = be.tx();
 	ASSERT_EQ(out.size(), 1u);
 	EXPECT_EQ(out[0], p);
@@ -201,7 +202,8 @@ TEST_P(Tx, DP15_OneBadChainAmong100)
 			ids.push_back(r->post(d));
 			continue;
 		}
-		ids.push_back(post_tx(*r, p, i % 2 ? std::vector<uint32_t>{ 12, 30 } : std::vector<uint32_t>{}));
+		ids.push_back(post_tx(
+			*r, p, i % 2 ? std::vector<uint32_t>{ 12, 30 } : std::vector<uint32_t>{}));
 		sent.push_back(p);
 	}
 	std::vector<std::vector<uint8_t>> got;

@@ -239,9 +239,11 @@ run(uint32_t n)
 	       "miss %6.1f cyc/key; learn_bulk (known) %6.1f cyc/key\n",
 	       n, hit, hit * 1e9 / hz, hit * BURST, miss, learn);
 	printf("%6s          bare rte_hash: port in data word %6.1f cyc/key, positions + array "
-	       "%6.1f cyc/key\n", "", rdata, rpos);
+	       "%6.1f cyc/key\n",
+	       "", rdata, rpos);
 	printf("%6s          per-lcore cache, 1k hosts: lookup %6.1f cyc/key, learn (known) "
-	       "%6.1f cyc/key\n", "", chit, clearn);
+	       "%6.1f cyc/key\n",
+	       "", chit, clearn);
 
 	rte_hash_free(raw.h);
 	rte_free(raw.port_by_pos);
@@ -267,7 +269,8 @@ clock_cost(void)
 	}
 	qsort(t, PASSES, sizeof(t[0]), cmp_u64);
 	g_sink = (uint16_t)sum;
-	printf("fdb_now_ms (CLOCK_MONOTONIC): %.1f cycles per call\n", (double)t[PASSES / 2] / 1024);
+	printf("fdb_now_ms (CLOCK_MONOTONIC): %.1f cycles per call\n",
+	       (double)t[PASSES / 2] / 1024);
 	fdb_destroy(fdb);
 }
 
@@ -275,8 +278,10 @@ int
 main(int argc, char **argv)
 {
 	char prefix[64];
-	char *def[] = { argv[0], "--no-huge", "-m", "256", "--no-pci", "-l", "0",
-			"--file-prefix", prefix, "--log-level=*:error" };
+	char *def[] = {
+		argv[0], "--no-huge",          "-m", "256", "--no-pci", "-l", "0", "--file-prefix",
+		prefix,  "--log-level=*:error"
+	};
 
 	snprintf(prefix, sizeof(prefix), "vus-fdb-bench-%d", (int)getpid());
 	if (argc > 1 ? rte_eal_init(argc, argv) < 0 : rte_eal_init(RTE_DIM(def), def) < 0) {

@@ -25,9 +25,11 @@ public:
 	void SetUp() override
 	{
 		std::string prefix = "vus-fdb-" + std::to_string(getpid());
-		std::vector<std::string> args = { "unit_fdb", "--no-huge", "-m", "128", "--no-pci",
-						  "-l", "0", "--file-prefix", prefix,
-						  "--log-level=*:error" };
+		std::vector<std::string> args = { "unit_fdb", "--no-huge",
+						  "-m",       "128",
+						  "--no-pci", "-l",
+						  "0",        "--file-prefix",
+						  prefix,     "--log-level=*:error" };
 		std::vector<char *> argv;
 
 		for (auto &a : args)
@@ -54,8 +56,8 @@ struct rte_rcu_qsbr *
 qsbr_new(unsigned int readers)
 {
 	size_t sz = rte_rcu_qsbr_get_memsize(readers);
-	auto *v = static_cast<struct rte_rcu_qsbr *>(rte_zmalloc("fdb_test_qsbr", sz,
-								  RTE_CACHE_LINE_SIZE));
+	auto *v = static_cast<struct rte_rcu_qsbr *>(
+		rte_zmalloc("fdb_test_qsbr", sz, RTE_CACHE_LINE_SIZE));
 
 	if (v != nullptr && rte_rcu_qsbr_init(v, readers) != 0) {
 		rte_free(v);

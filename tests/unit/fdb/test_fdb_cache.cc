@@ -75,7 +75,7 @@ TEST_F(FdbCache, AnswersAsTheTableAndCountsItsHits)
 	EXPECT_EQ(st.lookups - before.lookups, 2u * FDB_BULK_MAX);
 	EXPECT_EQ(st.lookup_misses - before.lookup_misses, 2u * (FDB_BULK_MAX - known));
 	EXPECT_EQ(st.cache_hits - before.cache_hits, (uint64_t)known)
-	    << "the first pass fills the cache, the second is answered from it";
+		<< "the first pass fills the cache, the second is answered from it";
 }
 
 TEST_F(FdbCache, NeverRemembersAMiss)
@@ -230,7 +230,7 @@ TEST_F(FdbCache, CollisionsInATinyCacheNeverMixKeysUp)
 			EXPECT_EQ(clookup(keys[i]), want[i]);
 	}
 	EXPECT_LE(stats().cache_hits, 4u * 3u + FDB_BULK_MAX / 5 * 3u)
-	    << "4 slots cannot hold 64 keys";
+		<< "4 slots cannot hold 64 keys";
 }
 
 TEST_F(FdbCache, RejectsBadSizes)

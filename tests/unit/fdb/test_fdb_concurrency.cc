@@ -22,8 +22,8 @@
 namespace fdbt {
 namespace {
 
-constexpr uint32_t kKeys = 256;   /* key i: VLAN i % 4, MAC n = i */
-constexpr uint32_t kGens = 255;   /* ports of key i: i << 8 | gen, gen < 255 */
+constexpr uint32_t kKeys = 256; /* key i: VLAN i % 4, MAC n = i */
+constexpr uint32_t kGens = 255; /* ports of key i: i << 8 | gen, gen < 255 */
 constexpr unsigned kReaders = 2;
 /* Run at least this long and this much; on a loaded machine (2 cores,
  * 3 busy threads), the counts matter more than the time. */
