@@ -256,7 +256,7 @@ vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b, struct rte_m
 				room = rte_pktmbuf_tailroom(cur);
 			}
 			k = len < room ? len : room;
-			rte_memcpy(dst, src, k);
+			vq_copy(dst, src, k);
 			dst += k;
 			src += k;
 			len -= k;
@@ -317,7 +317,7 @@ vq_copy_from_mbuf(const struct virtq_conf *c, const struct rte_mbuf *m, const st
 			k = b->seg[seg].len - seg_off;
 		if (k > chain_left)
 			k = chain_left;
-		rte_memcpy(b->seg[seg].host + seg_off, src, k);
+		vq_copy(b->seg[seg].host + seg_off, src, k);
 		vq_log_write(c, b->seg[seg].gpa + seg_off, k);
 		seg_off += k;
 		src += k;

@@ -201,6 +201,24 @@ vq_buf_add(struct vq_buf *b, const struct guest_mem_table *mem, uint64_t gpa, ui
 int vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, uint32_t len,
 		     bool packed);
 
+/*
+ * Frame bytes between guest memory and mbufs. Small copies stay inline
+ * (rte_memcpy, as DPDK is built: SSE for -march=corei7); large ones go to
+ * glibc's memcpy, which picks its AVX2 / AVX-512 / rep-movsb variant for
+ * this CPU at load time (ifunc), with an SSE2 fallback: the run-time SIMD
+ * choice without a dispatcher of our own.
+ */
+#define VQ_COPY_INLINE_MAX 256u
+
+static __rte_always_inline void
+vq_copy(void *dst, const void *src, uint32_t len)
+{
+	if (len <= VQ_COPY_INLINE_MAX)
+		rte_memcpy(dst, src, len);
+	else
+		memcpy(dst, src, len);
+}
+
 /* Log a used-ring write at byte @p offset of the used area. */
 static inline void
 vq_log_used(const struct virtq_conf *c, uint64_t offset, uint64_t len)
@@ -297,7 +315,7 @@ vq_tx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, struct rte
 	memcpy(hdr, p, 10);
 	rte_compiler_barrier();
 	frame = len - c->hdr_len;
-	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), p + c->hdr_len, frame);
+	vq_copy(rte_pktmbuf_mtod(m, uint8_t *), p + c->hdr_len, frame);
 	m->data_len = (uint16_t)frame;
 	m->pkt_len = frame;
 	return vq_tx_hdr_apply(c, hdr, m);
@@ -333,7 +351,7 @@ vq_rx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, const stru
 		hdr[10] = 1;
 		memcpy(p, hdr, c->hdr_len);
 	}
-	rte_memcpy(p + c->hdr_len, rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len);
+	vq_copy(p + c->hdr_len, rte_pktmbuf_mtod(m, const uint8_t *), m->pkt_len);
 	if (unlikely(c->log_base != NULL))
 		vq_log_write(c, addr, need);
 	return need;
