@@ -88,20 +88,23 @@ walk(const struct virtq_conf *c, struct vq_pdesc *ring, struct packed_pos at, st
 	return err == VQ_OK ? 1 : -err;
 }
 
+/* The used side of a burst. Positions live here, not in the virtq, while
+ * the burst runs: stores into guest memory through other pointers would
+ * otherwise make the compiler reload and store them per packet. */
 struct used_batch {
 	struct vq_pdesc *ring;
+	struct packed_pos at; /* next used position; back to vq->pos in flush_used() */
 	uint16_t first_idx;
 	uint16_t first_flags;
 	bool any;
 };
 
 static inline void
-put_used(const struct virtq_conf *c, struct virtq *vq, struct used_batch *ub, uint16_t id,
-	 uint32_t len, uint16_t ndesc)
+put_used(const struct virtq_conf *c, struct used_batch *ub, uint16_t id, uint32_t len,
+	 uint16_t ndesc)
 {
-	struct packed_pos at = { vq->pos.last_used_idx, vq->pos.used_wrap };
-	struct vq_pdesc *d = &ub->ring[at.idx];
-	uint16_t flags = at.wrap ? (VRING_PACKED_F_AVAIL | VRING_PACKED_F_USED) : 0;
+	struct vq_pdesc *d = &ub->ring[ub->at.idx];
+	uint16_t flags = ub->at.wrap ? (VRING_PACKED_F_AVAIL | VRING_PACKED_F_USED) : 0;
 
 	if (len != 0)
 		flags |= VRING_DESC_F_WRITE;
@@ -109,16 +112,14 @@ put_used(const struct virtq_conf *c, struct virtq *vq, struct used_batch *ub, ui
 	d->len = len;
 	if (!ub->any) {
 		ub->any = true;
-		ub->first_idx = at.idx;
+		ub->first_idx = ub->at.idx;
 		ub->first_flags = flags;
 	} else {
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
 	if (unlikely(c->log_base != NULL))
-		vq_log_used(c, (uint64_t)at.idx * sizeof(*d), sizeof(*d));
-	pos_advance(&at, ndesc, c->num);
-	vq->pos.last_used_idx = at.idx;
-	vq->pos.used_wrap = at.wrap;
+		vq_log_used(c, (uint64_t)ub->at.idx * sizeof(*d), sizeof(*d));
+	pos_advance(&ub->at, ndesc, c->num);
 }
 
 static bool
@@ -145,6 +146,8 @@ flush_used(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub, 
 {
 	if (!ub->any)
 		return;
+	vq->pos.last_used_idx = ub->at.idx;
+	vq->pos.used_wrap = ub->at.wrap;
 	__atomic_store_n(&ub->ring[ub->first_idx].flags, ub->first_flags, __ATOMIC_RELEASE);
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (need_call(c, vq, old))
@@ -169,16 +172,16 @@ suppress_kicks(const struct virtq_conf *c)
  * must decide, RX_NONE when nothing is available.
  */
 static __rte_always_inline int
-tx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
-	    struct packed_pos at, struct rte_mbuf *m)
+tx_one_desc(const struct virtq_conf *c, struct used_batch *ub, struct packed_pos *at,
+	    struct rte_mbuf *m)
 {
 	struct vq_pdesc *ring = c->ring.packed_ring.desc;
-	const volatile struct vq_pdesc *g = &ring[at.idx];
-	uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
+	const volatile struct vq_pdesc *g = &ring[at->idx];
+	uint16_t flags = __atomic_load_n(&ring[at->idx].flags, __ATOMIC_ACQUIRE);
 	uint16_t id;
 	int ret;
 
-	if (!desc_avail(flags, at.wrap))
+	if (!desc_avail(flags, at->wrap))
 		return RX_NONE;
 	if (unlikely(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)))
 		return VQ_SLOW;
@@ -188,10 +191,8 @@ tx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
 	ret = vq_tx_simple(c, g->addr, g->len, m);
 	if (ret == VQ_SLOW)
 		return VQ_SLOW;
-	pos_advance(&at, 1, c->num);
-	vq->pos.last_avail_idx = at.idx;
-	vq->pos.avail_wrap = at.wrap;
-	put_used(c, vq, ub, id, 0, 1);
+	pos_advance(at, 1, c->num);
+	put_used(c, ub, id, 0, 1);
 	return ret;
 }
 
@@ -200,8 +201,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		  struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vq_pdesc *ring = c->ring.packed_ring.desc;
-	struct used_batch ub = { .ring = ring };
+	struct used_batch ub = { .ring = ring, .at = { vq->pos.last_used_idx, vq->pos.used_wrap } };
+	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
 	uint16_t old = vq->pos.last_used_idx, got = 0, k;
+	uint64_t bytes = 0;
 	struct vq_buf b;
 
 	suppress_kicks(c);
@@ -210,9 +213,8 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
-		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
 		struct rte_mbuf *m = pkts[got];
-		int ret = tx_one_desc(vq, c, &ub, at, m);
+		int ret = tx_one_desc(c, &ub, &at, m);
 
 		if (likely(ret != VQ_SLOW)) {
 			if (ret == RX_NONE)
@@ -222,7 +224,7 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 				vq_mbuf_recycle(m);
 				continue;
 			}
-			vq->stats.bytes += m->pkt_len;
+			bytes += m->pkt_len;
 			got++;
 			continue;
 		}
@@ -234,8 +236,6 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			break;
 		}
 		pos_advance(&at, b.ndesc, c->num);
-		vq->pos.last_avail_idx = at.idx;
-		vq->pos.avail_wrap = at.wrap;
 		ret = ret < 0 ? -ret : VQ_OK;
 		if (ret == VQ_OK && unlikely(b.rlen < c->hdr_len))
 			ret = VQ_ERR(VIRTQ_DROP_SHORT_HDR);
@@ -247,18 +247,21 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			ret = VQ_ERR(VIRTQ_DROP_DISABLED);
 		if (ret == VQ_OK)
 			ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
-		put_used(c, vq, &ub, b.id, 0, b.ndesc);
+		put_used(c, &ub, b.id, 0, b.ndesc);
 		if (unlikely(ret != VQ_OK)) {
 			vq_drop(vq, VQ_REASON(ret));
 			vq_mbuf_recycle(m);
 			continue;
 		}
-		vq->stats.bytes += pkts[got]->pkt_len;
+		bytes += pkts[got]->pkt_len;
 		got++;
 	}
 	for (k = got; k < n; k++)
 		rte_pktmbuf_free(pkts[k]);
+	vq->pos.last_avail_idx = at.idx;
+	vq->pos.avail_wrap = at.wrap;
 	flush_used(vq, c, &ub, old);
+	vq->stats.bytes += bytes;
 	vq->stats.packets += got;
 	return got;
 }
@@ -310,16 +313,16 @@ take_rx_chains(struct virtq *vq, const struct virtq_conf *c, struct packed_pos a
 /* Fast path: one plain writable descriptor that holds the whole frame:
  * VQ_OK (delivered and used), VQ_SLOW, or RX_NONE. */
 static __rte_always_inline int
-rx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
-	    struct packed_pos at, const struct rte_mbuf *m)
+rx_one_desc(const struct virtq_conf *c, struct used_batch *ub, struct packed_pos *at,
+	    const struct rte_mbuf *m)
 {
 	struct vq_pdesc *ring = c->ring.packed_ring.desc;
-	const volatile struct vq_pdesc *g = &ring[at.idx];
-	uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
+	const volatile struct vq_pdesc *g = &ring[at->idx];
+	uint16_t flags = __atomic_load_n(&ring[at->idx].flags, __ATOMIC_ACQUIRE);
 	uint32_t wrote;
 	uint16_t id;
 
-	if (!desc_avail(flags, at.wrap))
+	if (!desc_avail(flags, at->wrap))
 		return RX_NONE;
 	if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
 	    VRING_DESC_F_WRITE)
@@ -330,10 +333,8 @@ rx_one_desc(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub,
 	wrote = vq_rx_simple(c, g->addr, g->len, m);
 	if (wrote == 0)
 		return VQ_SLOW;
-	pos_advance(&at, 1, c->num);
-	vq->pos.last_avail_idx = at.idx;
-	vq->pos.avail_wrap = at.wrap;
-	put_used(c, vq, ub, id, wrote, 1);
+	pos_advance(at, 1, c->num);
+	put_used(c, ub, id, wrote, 1);
 	return VQ_OK;
 }
 
@@ -342,22 +343,24 @@ vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf 
 		  uint16_t n)
 {
 	struct vq_rxchain ch[VIRTQ_MAX_RX_CHAINS];
-	struct used_batch ub = { .ring = c->ring.packed_ring.desc };
+	struct used_batch ub = { .ring = c->ring.packed_ring.desc,
+				 .at = { vq->pos.last_used_idx, vq->pos.used_wrap } };
+	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
 	bool mrg = (c->features & BIT(VIRTQ_F_MRG_RXBUF)) != 0;
 	uint16_t old = vq->pos.last_used_idx, delivered = 0, i;
+	uint64_t bytes = 0;
 	struct vq_buf b;
 
 	suppress_kicks(c);
 	for (i = 0; i < n; i++) {
 		const struct rte_mbuf *m = pkts[i];
-		struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
-		int k = rx_one_desc(vq, c, &ub, at, m), nput;
+		int k = rx_one_desc(c, &ub, &at, m), nput;
 
 		if (likely(k != VQ_SLOW)) {
 			if (k == RX_NONE)
 				break;
 			delivered++;
-			vq->stats.bytes += m->pkt_len;
+			bytes += m->pkt_len;
 			continue;
 		}
 		if (unlikely(!vq_rx_offload_ok(c, m))) {
@@ -375,19 +378,20 @@ vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf 
 		if (k > 0) {
 			vq_copy_from_mbuf(c, m, &b, ch, (uint16_t)k);
 			delivered++;
-			vq->stats.bytes += m->pkt_len;
+			bytes += m->pkt_len;
 		}
 		for (int j = 0; j < nput; j++) {
-			put_used(c, vq, &ub, ch[j].id, k > 0 ? ch[j].written : 0, ch[j].ndesc);
+			put_used(c, &ub, ch[j].id, k > 0 ? ch[j].written : 0, ch[j].ndesc);
 			pos_advance(&at, ch[j].ndesc, c->num);
 		}
-		vq->pos.last_avail_idx = at.idx;
-		vq->pos.avail_wrap = at.wrap;
 		if (k < 0)
 			i--; /* retry this frame with the next buffers */
 	}
 	vq->stats.drops[VIRTQ_DROP_NO_GUEST_BUF] += (uint16_t)(n - i);
+	vq->pos.last_avail_idx = at.idx;
+	vq->pos.avail_wrap = at.wrap;
 	flush_used(vq, c, &ub, old);
+	vq->stats.bytes += bytes;
 	vq->stats.packets += delivered;
 	return delivered;
 }
