@@ -250,6 +250,18 @@ entry_clear(struct fdb *fdb, int32_t pos)
 	__atomic_store_n(&e->port, FDB_PORT_NONE, __ATOMIC_RELAXED);
 }
 
+/*
+ * A key was just deleted or moved: bump the generation so that every
+ * per-lcore cache forgets what it remembered (fdb_cache.h). Release: a
+ * cache that sees the new generation also sees the changed table. Done
+ * where the table changes, so no control call can forget it.
+ */
+static inline void
+gen_bump(struct fdb *fdb)
+{
+	__atomic_fetch_add(&fdb->gen, 1, __ATOMIC_RELEASE);
+}
+
 /* Remove @p key; -ENOENT if absent. Keeps the counts right. */
 static int
 del_key(struct fdb *fdb, const struct fdb_key *key)
@@ -262,7 +274,7 @@ del_key(struct fdb *fdb, const struct fdb_key *key)
 		fdb->static_entries--;
 	entry_clear(fdb, pos);
 	fdb->entries--;
-	fdb->changed = true;
+	gen_bump(fdb);
 	if (fdb->qsbr == NULL)
 		rte_hash_free_key_with_position(fdb->h, pos);
 	return 0;
@@ -316,21 +328,7 @@ set_port(struct fdb *fdb, const struct fdb_key *key, int32_t pos, uint16_t port,
 {
 	rte_hash_add_key_data(fdb->h, key, port_to_data(port));
 	entry_set(fdb, pos, port, flags, now_s);
-	fdb->changed = true;
-}
-
-/*
- * After a control call: if it deleted or moved a key, bump the generation
- * so that every per-lcore cache forgets what it remembered. Release: a
- * cache that sees the new generation also sees the changed table.
- */
-static void
-gen_publish(struct fdb *fdb)
-{
-	if (!fdb->changed)
-		return;
-	fdb->changed = false;
-	__atomic_fetch_add(&fdb->gen, 1, __ATOMIC_RELEASE);
+	gen_bump(fdb);
 }
 
 /* Apply one learn request. @return 1 if the table changed. */
@@ -419,7 +417,6 @@ fdb_process(struct fdb *fdb, uint64_t now)
 		fdb->last_age_s = now_s;
 		changed += age_pass(fdb, now_s);
 	}
-	gen_publish(fdb);
 	return changed;
 }
 
@@ -447,7 +444,6 @@ fdb_add_static(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac,
 	if (!(fdb->ent[pos].flags & FDB_F_STATIC))
 		fdb->static_entries++;
 	set_port(fdb, &key, pos, port, flags, now_s);
-	gen_publish(fdb);
 	return 0;
 }
 
@@ -463,7 +459,6 @@ fdb_del(struct fdb *fdb, uint16_t vlan, const struct rte_ether_addr *mac)
 	ret = del_key(fdb, &key);
 	if (ret == 0)
 		fdb->removed++;
-	gen_publish(fdb);
 	return ret;
 }
 
@@ -502,24 +497,15 @@ on_port(const struct fdb_entry *e, uint16_t port)
 unsigned int
 fdb_flush(struct fdb *fdb)
 {
-	unsigned int n;
-
 	drain(fdb, 0, DRAIN_ALL, true);
-	n = remove_if(fdb, is_dynamic, 0);
-	gen_publish(fdb);
-	return n;
+	return remove_if(fdb, is_dynamic, 0);
 }
 
 unsigned int
 fdb_flush_port(struct fdb *fdb, uint16_t port)
 {
-	unsigned int n;
-
-	/* The drain may move keys too: one publish covers both. */
 	drain(fdb, ms_to_s(fdb_now_ms(fdb)), port, false);
-	n = remove_if(fdb, on_port, port);
-	gen_publish(fdb);
-	return n;
+	return remove_if(fdb, on_port, port);
 }
 
 int

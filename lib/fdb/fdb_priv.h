@@ -56,7 +56,7 @@ struct fdb {
 	void *clock_arg;
 
 	/*
-	 * Generation: bumped (release) by the control thread after any change
+	 * Generation: bumped (release) by the control thread after each change
 	 * that can make a remembered key -> port answer wrong (a key deleted or
 	 * moved); adding a key cannot, so learning new hosts leaves it alone.
 	 * Per-lcore caches (fdb_cache.c) read it once per call (acquire) and
@@ -78,7 +78,6 @@ struct fdb {
 	uint64_t aged;
 	uint64_t learn_full;
 	uint64_t removed;
-	bool changed; /* a key was deleted or moved since the last gen bump */
 };
 
 /*

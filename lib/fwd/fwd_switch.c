@@ -42,7 +42,6 @@ struct fwd_switch {
 	struct rte_mempool *mp;
 	_Atomic(const struct vlan_table *) vlans;
 	struct sw_lcore *lcores; /* FWD_MAX_LCORES */
-	unsigned int nb_caches;  /* lcores[0..nb_caches) have a cache */
 };
 
 static inline bool
@@ -76,6 +75,7 @@ fwd_switch_create(const struct fdb_params *fdb_params, struct rte_rcu_qsbr *qsbr
 {
 	struct fwd_switch *sw = rte_zmalloc("fwd_switch", sizeof(*sw), RTE_CACHE_LINE_SIZE);
 	struct vlan_table *vt = rte_zmalloc("fwd_vlans", sizeof(*vt), RTE_CACHE_LINE_SIZE);
+	unsigned int nb_caches;
 
 	if (sw == NULL || vt == NULL)
 		goto fail;
@@ -86,8 +86,8 @@ fwd_switch_create(const struct fdb_params *fdb_params, struct rte_rcu_qsbr *qsbr
 		goto fail;
 	/* A forwarding lcore's index is below the EAL's lcore count: one
 	 * table cache each (64 KiB) rather than FWD_MAX_LCORES of them. */
-	sw->nb_caches = RTE_MIN(rte_lcore_count(), (unsigned int)FWD_MAX_LCORES);
-	for (unsigned int l = 0; l < sw->nb_caches; l++) {
+	nb_caches = RTE_MIN(rte_lcore_count(), (unsigned int)FWD_MAX_LCORES);
+	for (unsigned int l = 0; l < nb_caches; l++) {
 		sw->lcores[l].cache = fdb_cache_create(sw->fdb, 0, fdb_params->socket_id);
 		if (sw->lcores[l].cache == NULL)
 			goto fail;
