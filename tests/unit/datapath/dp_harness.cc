@@ -583,28 +583,26 @@ PackedRing::post_raw(const std::vector<Desc> &c)
 	__atomic_store_n(&desc_[first].flags, first_flags, __ATOMIC_RELEASE);
 	free_slots_ -= (unsigned)c.size();
 	ndesc_[c.back().id] = (uint16_t)c.size();
+	if (in_order_)
+		order_.push_back(c.back().id);
 	return first;
 }
 
+/* Give buffer @p id back to the driver and move the used position past its
+ * slots. false: it was not outstanding. */
 bool
-PackedRing::pop_used(Used *u)
+PackedRing::take(uint16_t id)
 {
-	uint16_t flags = __atomic_load_n(&desc_[used_pos_].flags, __ATOMIC_ACQUIRE);
 	uint16_t n = 1;
+	auto it = ndesc_.find(id);
+	bool ok = it != ndesc_.end();
 
-	if (((flags & P_AVAIL) != 0) != used_wrap_ || ((flags & P_USED) != 0) != used_wrap_)
-		return false;
-	u->id = desc_[used_pos_].id;
-	u->len = desc_[used_pos_].len;
-	u->flags = flags;
-	u->slot = used_pos_;
-	auto it = ndesc_.find(u->id);
-	if (it == ndesc_.end()) {
-		ADD_FAILURE() << "used id " << u->id << " was not posted";
+	if (!ok) {
+		ADD_FAILURE() << "used id " << id << " was not posted";
 	} else {
 		n = it->second;
 		ndesc_.erase(it);
-		free_ids_.insert(free_ids_.begin(), u->id);
+		free_ids_.insert(free_ids_.begin(), id);
 	}
 	free_slots_ += n;
 	used_lin_ += n;
@@ -613,6 +611,45 @@ PackedRing::pop_used(Used *u)
 		used_pos_ = (uint16_t)(used_pos_ - num_);
 		used_wrap_ = !used_wrap_;
 	}
+	return ok;
+}
+
+bool
+PackedRing::pop_used(Used *u)
+{
+	if (batch_last_ < 0) {
+		uint16_t flags = __atomic_load_n(&desc_[used_pos_].flags, __ATOMIC_ACQUIRE);
+
+		if (((flags & P_AVAIL) != 0) != used_wrap_ || ((flags & P_USED) != 0) != used_wrap_)
+			return false;
+		u->id = desc_[used_pos_].id;
+		u->len = desc_[used_pos_].len;
+		u->flags = flags;
+		u->slot = used_pos_;
+		if (!in_order_) {
+			take(u->id);
+			return true;
+		}
+		/* IN_ORDER: the entry ends a batch that starts at the oldest
+		 * outstanding buffer. */
+		auto it = std::find(order_.begin(), order_.end(), u->id);
+		if (it == order_.end()) {
+			ADD_FAILURE() << "IN_ORDER: used id " << u->id << " at slot " << u->slot
+				      << " is not outstanding";
+			take(u->id);
+			return true;
+		}
+		batch_last_ = u->id;
+		batch_ = *u;
+	}
+	u->id = order_.front();
+	order_.pop_front();
+	u->len = u->id == batch_last_ ? batch_.len : 0;
+	u->flags = batch_.flags;
+	u->slot = batch_.slot;
+	if (u->id == batch_last_)
+		batch_last_ = -1;
+	take(u->id);
 	return true;
 }
 

@@ -178,6 +178,16 @@ public:
 	 * used_event; packed: the driver event area. */
 	virtual void set_no_interrupt(bool on) = 0;
 	virtual void set_used_event(uint16_t idx, bool wrap = true) = 0;
+	/* Read used buffers as an IN_ORDER driver does (virtio 1.2 §2.7.9,
+	 * §2.8.8): one used entry may stand for a batch, every outstanding
+	 * buffer up to the one it names, in the order they were made
+	 * available; the next entry is read past the batch. pop_used()
+	 * returns each buffer of a batch in order, the named one with the
+	 * entry's len, the others with len 0, and the batch entry's slot (and,
+	 * packed, its flags). The entry must name an outstanding buffer and
+	 * the batch must fit in what the device published. Set before
+	 * posting. */
+	virtual void set_in_order(bool on) = 0;
 
 protected:
 	Guest &g_;
@@ -216,14 +226,7 @@ public:
 	void set_indices(uint16_t avail, uint16_t used);
 	/* Bytes of the desc table and avail ring (must never change on RX). */
 	std::vector<uint8_t> driver_area() const;
-	/* Read the used ring as an IN_ORDER driver does (virtio 1.2 §2.7.9): a
-	 * used entry may stand for a batch, every outstanding buffer up to the
-	 * one it names; the next entry is then read past the batch. pop_used()
-	 * returns each buffer of a batch in avail order, the named one with the
-	 * entry's len, the others with len 0 and the batch entry's slot. The
-	 * entry must name an outstanding buffer and the batch must fit in what
-	 * used->idx published. Set before posting. */
-	void set_in_order(bool on) { in_order_ = on; }
+	void set_in_order(bool on) override { in_order_ = on; }
 
 private:
 	RawDesc *desc_;
@@ -253,6 +256,7 @@ public:
 	void fill_conf(struct virtq_conf *c) const override;
 	void set_no_interrupt(bool on) override;
 	void set_used_event(uint16_t idx, bool wrap = true) override;
+	void set_in_order(bool on) override { in_order_ = on; }
 
 	struct RawDesc {
 		uint64_t addr;
@@ -287,6 +291,11 @@ private:
 	unsigned free_slots_;
 	std::vector<uint16_t> free_ids_;
 	std::map<uint16_t, uint16_t> ndesc_; /* id -> slots */
+	bool in_order_ = false;
+	std::deque<uint16_t> order_; /* in-order mode: ids made available, not yet used */
+	int batch_last_ = -1;        /* in-order mode: id that ends the current batch */
+	Used batch_{};               /* in-order mode: the batch's used descriptor */
+	bool take(uint16_t id);
 };
 
 std::unique_ptr<Ring> make_ring(Guest &g, bool packed, uint16_t num, bool event_idx = false);

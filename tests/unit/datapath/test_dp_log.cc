@@ -351,4 +351,34 @@ TEST_F(LogSplit, LOG3_InOrderTxBurstLogsItsEntry)
 	}
 }
 
+/* The same on a packed ring: the burst's one used descriptor is logged,
+ * the slots behind it, which the device does not write, are not. */
+TEST_F(LogSplit, LOG3_PackedInOrderTxBurstLogsItsEntry)
+{
+	for (bool in_order : { false, true }) {
+		Guest g;
+		PackedRing r(g, 1024);
+		Backend be(g, r, true,
+			   bit(VIRTQ_F_VERSION_1) | (in_order ? bit(VIRTQ_F_IN_ORDER) : 0));
+		GuardedLog log(g.region_end(2) / PAGE / 8);
+		/* 8 slots before a page boundary of the descriptor table. */
+		uint64_t d = r.desc_gpa(), boundary = (d / PAGE + 2) * PAGE;
+		uint16_t first = (uint16_t)((boundary - d) / 16 - 8);
+		std::vector<uint16_t> slots;
+
+		r.set_in_order(in_order);
+		r.set_position(first, true, &be.vq.pos);
+		enable_log(be, r, log, true);
+		for (int i = 0; i < 40; i++)
+			post_tx(r, pattern(60, i));
+		ASSERT_EQ(be.tx(32).size(), 32u);
+		for (uint16_t k = 0; k < (in_order ? 1 : 32); k++)
+			slots.push_back((uint16_t)(first + k));
+		ASSERT_NE(used_pages(r, 0, 0, { first }),
+			  used_pages(r, 0, 0, { first, (uint16_t)(first + 31) }));
+		EXPECT_EQ(log.pages(), used_pages(r, 0, 0, slots)) << "in_order " << in_order;
+		EXPECT_EQ(r.drain_used().size(), 32u);
+	}
+}
+
 } // namespace

@@ -297,6 +297,30 @@ class TxInOrder : public DpTest {
 protected:
 	static constexpr uint32_t UNTOUCHED = 0xEEEEEEEE;
 
+	/*
+	 * The opening bursts of both DP-9 tests: 8 buffers (every 5th frame a
+	 * runt, dropped but returned) taken at once, then 5 taken as 3 (a burst
+	 * cut short by n: its entry names the last buffer taken) and 2.
+	 * @p post(k) posts k buffers, @p expect_burst(first, count, what)
+	 * checks the entry of buffers [first, first + count).
+	 */
+	template <class Post, class Expect>
+	static void first_bursts(Backend &be, const std::vector<std::vector<uint8_t>> &sent,
+				 Post post, Expect expect_burst)
+	{
+		post(8);
+		auto out = be.tx(32);
+		ASSERT_EQ(out.size(), 7u);
+		EXPECT_EQ(out, std::vector<std::vector<uint8_t>>(sent.begin(), sent.begin() + 7));
+		EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_SHORT), 1u);
+		expect_burst(0, 8, "burst of 8 with a runt");
+		post(5);
+		EXPECT_EQ(be.tx(3).size(), 2u); /* the second is a runt */
+		expect_burst(8, 3, "3 of 5");
+		EXPECT_EQ(be.tx(32).size(), 2u);
+		expect_burst(11, 2, "the 2 left");
+	}
+
 	/* The raw used entry at @p slot: id, len. */
 	static std::pair<uint32_t, uint32_t> entry(Guest &g, SplitRing &r, uint16_t slot)
 	{
@@ -352,19 +376,7 @@ TEST_F(TxInOrder, DP9_OneUsedEntryPerBurst)
 		back.insert(back.end(), u.begin(), u.end());
 	};
 
-	post(8);
-	auto out = be.tx(32);
-	ASSERT_EQ(out.size(), 7u);
-	EXPECT_EQ(out, std::vector<std::vector<uint8_t>>(sent.begin(), sent.begin() + 7));
-	EXPECT_EQ(be.drop(VIRTQ_DROP_TOO_SHORT), 1u);
-	expect_burst(0, 8, "burst of 8 with a runt");
-
-	/* A burst cut short by n: the entry names the last buffer taken. */
-	post(5);
-	EXPECT_EQ(be.tx(3).size(), 2u); /* the second is a runt */
-	expect_burst(8, 3, "3 of 5");
-	EXPECT_EQ(be.tx(32).size(), 2u);
-	expect_burst(11, 2, "the 2 left");
+	first_bursts(be, sent, post, expect_burst);
 
 	/* Bursts across the end of the ring (slot 63 to 0). */
 	post(48);
@@ -433,6 +445,93 @@ TEST_F(TxInOrder, DP9_SEC3_BadHeadMidBurst)
 	for (uint16_t k = 1; k < 5; k++)
 		EXPECT_EQ(entry(g, r, k).first, UNTOUCHED) << "slot " << k;
 	EXPECT_TRUE(be.tx(32).empty()) << "a stopped ring stays stopped";
+}
+
+/*
+ * DP-9, packed ring: a TX burst comes back as one used descriptor at the
+ * burst's first slot, naming its last buffer, len 0, no WRITE flag; the
+ * slots behind it keep what the driver wrote, and the next burst's entry
+ * sits right after the slots the burst covered (chains of several
+ * descriptors and dropped chains included, across the end of a ring of odd
+ * size). An IN_ORDER driver gets every buffer back once, in order.
+ */
+TEST_F(TxInOrder, DP9_PackedOneUsedDescriptorPerBurst)
+{
+	Guest g;
+	PackedRing r(g, 50);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1) | bit(VIRTQ_F_IN_ORDER));
+	std::vector<uint16_t> ids;
+	std::vector<uint16_t> slots; /* ring slots each posted chain takes */
+	std::vector<std::vector<uint8_t>> sent;
+	std::vector<Used> back;
+	uint64_t linear = 0; /* slots posted since the start */
+
+	r.set_in_order(true);
+	auto post = [&](int k) {
+		size_t frames = sent.size();
+
+		for (int i = 0; i < k; i++) {
+			size_t n = ids.size();
+			bool runt = n % 5 == 4;
+			/* Every 3rd frame in two descriptors (header, data). */
+			std::vector<uint32_t> frags;
+			std::vector<uint8_t> p = pattern(runt ? 10 : 60 + n, (uint32_t)n);
+
+			if (n % 3 == 2 && !runt)
+				frags = { 12, (uint32_t)p.size() };
+			ids.push_back(post_tx(r, p, frags));
+			slots.push_back(frags.empty() ? 1 : 2);
+			if (!runt)
+				sent.push_back(p);
+		}
+		return sent.size() - frames;
+	};
+	/* Buffers [first, first + count) were taken as one burst. */
+	auto expect_burst = [&](size_t first, size_t count, const char *what) {
+		uint16_t slot = (uint16_t)(linear % 50), covered = 0;
+
+		for (size_t k = first; k < first + count; k++)
+			covered = (uint16_t)(covered + slots[k]);
+		auto *d = r.desc(slot);
+		bool wrap = (linear / 50) % 2 == 0;
+		uint16_t used = wrap ? (P_AVAIL | P_USED) : 0;
+		EXPECT_EQ(d->flags & (P_AVAIL | P_USED | F_WRITE), used) << what;
+		EXPECT_EQ(d->id, ids[first + count - 1]) << what << ": names the last buffer";
+		EXPECT_EQ(d->len, 0u) << what;
+		for (uint16_t k = 1; k < covered; k++) {
+			auto *x = r.desc((uint16_t)((slot + k) % 50));
+			bool w = ((linear + k) / 50) % 2 == 0;
+			EXPECT_EQ(x->flags & (P_AVAIL | P_USED), w ? P_AVAIL : P_USED)
+				<< what << ": slot " << (slot + k) % 50 << " still as posted";
+		}
+		EXPECT_EQ(be.calls(), 1u) << what << ": one call per burst";
+		auto u = r.drain_used();
+		EXPECT_EQ(u.size(), count) << what;
+		back.insert(back.end(), u.begin(), u.end());
+		linear += covered;
+		EXPECT_EQ(r.used_linear(), linear) << what;
+	};
+
+	first_bursts(be, sent, post, expect_burst);
+
+	/* 17 slots used so far: 24 chains take 30 more slots, then 30 chains
+	 * take 38, across the ring end into the second lap. */
+	size_t frames = post(24);
+	EXPECT_EQ(be.tx(32).size(), frames);
+	expect_burst(13, 24, "24 chains");
+	ASSERT_EQ(linear, 47u);
+	frames = post(30);
+	EXPECT_EQ(be.tx(32).size(), frames);
+	expect_burst(37, 30, "across the ring end");
+	ASSERT_EQ(linear, 85u);
+
+	ASSERT_EQ(back.size(), ids.size());
+	for (size_t i = 0; i < back.size(); i++) {
+		EXPECT_EQ(back[i].id, ids[i]) << "buffer " << i;
+		EXPECT_EQ(back[i].len, 0u);
+	}
+	EXPECT_EQ(be.vq.stats.packets, sent.size());
+	EXPECT_FALSE(be.vq.broken);
 }
 
 } // namespace
