@@ -232,18 +232,24 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 				 .at = { vq->pos.last_used_idx, vq->pos.used_wrap },
 				 .one_entry = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0 };
 	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
-	uint16_t old = vq->pos.last_used_idx, got = 0, k;
+	uint16_t old = vq->pos.last_used_idx, got = 0;
 	uint64_t bytes = 0;
 	struct vq_buf b;
 
 	suppress_kicks(c);
-	if (unlikely(rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)) {
+	/* An empty poll takes no mbufs: most polls of an idle queue are. */
+	if (!desc_avail(__atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE), at.wrap))
+		return 0;
+	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, n) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[got];
-		int ret = tx_one_desc(c, &ub, &at, m);
+		int ret;
+
+		vq_mbuf_fresh(m);
+		ret = tx_one_desc(c, &ub, &at, m);
 
 		if (likely(ret != VQ_SLOW)) {
 			if (ret == RX_NONE)
@@ -285,8 +291,9 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		bytes += pkts[got]->pkt_len;
 		got++;
 	}
-	for (k = got; k < n; k++)
-		rte_pktmbuf_free(pkts[k]);
+	/* Untouched or recycled (one segment again): they go back as they came. */
+	if (got != n)
+		rte_mempool_put_bulk(mp, (void **)&pkts[got], (unsigned int)(n - got));
 	vq->pos.last_avail_idx = at.idx;
 	vq->pos.avail_wrap = at.wrap;
 	flush_used(vq, c, &ub, old);

@@ -249,6 +249,26 @@ vq_drop(struct virtq *vq, enum virtq_drop reason)
 int vq_copy_to_mbuf(const struct virtq_conf *c, const struct vq_buf *b, struct rte_mempool *mp,
 		    struct rte_mbuf *m, struct rte_mbuf **out);
 
+/*
+ * What rte_pktmbuf_reset() does, for an mbuf straight from its pool
+ * (rte_mempool_get_bulk): such an mbuf already has refcnt 1, nb_segs 1 and
+ * next NULL (rte_mbuf_raw_alloc's contract), so only the rest is written,
+ * right before the mbuf is filled.
+ */
+static __rte_always_inline void
+vq_mbuf_fresh(struct rte_mbuf *m)
+{
+	m->data_off = (uint16_t)RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
+	m->port = RTE_MBUF_PORT_INVALID;
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
+	m->packet_type = 0;
+	m->pkt_len = 0;
+	m->data_len = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->tx_offload = 0;
+}
+
 /* Make a partly filled mbuf fresh again (free what was chained to it). */
 static inline void
 vq_mbuf_recycle(struct rte_mbuf *m)

@@ -220,26 +220,6 @@ tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
 	return VQ_OK;
 }
 
-/*
- * What rte_pktmbuf_reset() does, for an mbuf straight from its pool
- * (rte_mempool_get_bulk): such an mbuf already has refcnt 1, nb_segs 1 and
- * next NULL (rte_mbuf_raw_alloc's contract), so only the rest is written,
- * right before the mbuf is filled.
- */
-static __rte_always_inline void
-mbuf_fresh(struct rte_mbuf *m)
-{
-	m->data_off = (uint16_t)RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
-	m->port = RTE_MBUF_PORT_INVALID;
-	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
-	m->packet_type = 0;
-	m->pkt_len = 0;
-	m->data_len = 0;
-	m->vlan_tci = 0;
-	m->vlan_tci_outer = 0;
-	m->tx_offload = 0;
-}
-
 /* TX chain @p head (< num) into @p *slot's mbuf by the general walk. Out
  * of line: the burst loop keeps a small frame. @return VQ_OK or a drop
  * result. */
@@ -313,7 +293,7 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 				vq_break(vq, c, "avail ring entry past the ring size");
 				goto done;
 			}
-			mbuf_fresh(pkts[got]);
+			vq_mbuf_fresh(pkts[got]);
 			ret = tx_one(c, &r, mp, head, &pkts[got]);
 			if (!in_order)
 				put_used(&r, (uint16_t)(used_idx + i), head, 0);
