@@ -2,7 +2,8 @@
 /*
  * RING: the ring state machine and vring configuration, as far as the
  * control plane shows it (port_info and the conf published to the
- * datapath). RING-2, RING-4, RING-10 and RING-17 need the datapath.
+ * datapath). RING-10 and RING-17 need the datapath; RING-2 and RING-4 run
+ * with it in test_ring_dp.cc.
  * RING-18 (the four front-end orderings) is in test_compat.cc.
  */
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  * pair with virtq_dequeue_burst() / virtq_enqueue_burst() (guest TX looped
  * back into the same guest's RX), reports quiescent states to the control
  * plane's rte_rcu_qsbr like a forwarding lcore, and needs an EAL for its
- * mbuf pool (--no-huge, one per binary).
+ * mbuf pool (eal_env.h).
  */
 #include <sys/mman.h>
 #include <time.h>
@@ -19,56 +19,12 @@
 #include <cstring>
 #include <vector>
 
-#include <rte_eal.h>
-#include <rte_mbuf.h>
-#include <rte_mempool.h>
-#include <rte_rcu_qsbr.h>
-
+#include "eal_env.h"
 #include "fixture.h"
 
 using namespace tfe;
 
 namespace {
-
-struct rte_mempool *g_pool;
-
-class EalEnv : public ::testing::Environment {
-public:
-	void SetUp() override
-	{
-		std::string prefix = "vus-sigbus-" + std::to_string(getpid());
-		/* vus.* at info: the tests read the port's log lines. */
-		std::vector<std::string> args = { "unit_ctrl_sigbus",
-						  "--no-huge",
-						  "-m",
-						  "64",
-						  "--no-pci",
-						  "--no-shconf",
-						  "-l",
-						  "0",
-						  "--file-prefix",
-						  prefix,
-						  "--log-level=*:error",
-						  "--log-level=vus.*:info",
-						  "--iova-mode=va" };
-		std::vector<char *> argv;
-
-		for (auto &a : args)
-			argv.push_back(&a[0]);
-		ASSERT_GE(rte_eal_init((int)argv.size(), argv.data()), 0) << "rte_eal_init failed";
-		g_pool = rte_pktmbuf_pool_create("sigbus_ut", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-						 SOCKET_ID_ANY);
-		ASSERT_NE(g_pool, nullptr);
-	}
-	void TearDown() override
-	{
-		rte_mempool_free(g_pool);
-		g_pool = nullptr;
-		rte_eal_cleanup();
-	}
-};
-
-::testing::Environment *const eal_env = ::testing::AddGlobalTestEnvironment(new EalEnv);
 
 uint64_t
 now_ms()
@@ -103,7 +59,7 @@ protected:
 			polled_[i] = ports[i];
 		}
 		nports_ = (unsigned)ports.size();
-		lcore_ = std::thread([this] { lcore_main(); });
+		lcore_.start(qsbr_, [this] { round(); });
 	}
 
 	/* Polls of port @p (its TX ring had a conf) so far. */
@@ -168,50 +124,21 @@ protected:
 		return AssertionSuccess();
 	}
 
-	void before_destroy() override
-	{
-		/* Offline before the ports go: their teardown needs no lcore. */
-		lcore_stop_ = true;
-		if (lcore_.joinable())
-			lcore_.join();
-	}
+	void before_destroy() override { lcore_.stop(); }
 
 private:
-	void lcore_main()
+	void round()
 	{
-		struct rte_mbuf *pkts[32];
-
-		rte_rcu_qsbr_thread_register(qsbr_, 0);
-		rte_rcu_qsbr_thread_online(qsbr_, 0);
-		while (!lcore_stop_.load()) {
-			for (unsigned i = 0; i < nports_; i++) {
-				struct virtq *txq = vqs_[i][1], *rxq = vqs_[i][0];
-				const struct virtq_conf *tc = virtq_conf_get(txq);
-
-				if (tc == nullptr)
-					continue;
-				uint16_t n = virtq_dequeue_burst(txq, tc, g_pool, pkts, 32);
-				const struct virtq_conf *rc = n != 0 ? virtq_conf_get(rxq)
-								     : nullptr;
-
-				if (rc != nullptr)
-					virtq_enqueue_burst(rxq, rc, pkts, n);
-				rte_pktmbuf_free_bulk(pkts, n);
+		for (unsigned i = 0; i < nports_; i++)
+			if (loop_queue_pair(vqs_[i][1], vqs_[i][0]) != nullptr)
 				polls_[i]++;
-			}
-			rte_rcu_qsbr_quiescent(qsbr_, 0);
-			usleep(20);
-		}
-		rte_rcu_qsbr_thread_offline(qsbr_, 0);
-		rte_rcu_qsbr_thread_unregister(qsbr_, 0);
 	}
 
 	struct virtq *vqs_[MIRROR_PORTS][2] = {};
 	int polled_[MIRROR_PORTS] = {};
 	std::atomic<uint64_t> polls_[MIRROR_PORTS] = {};
 	unsigned nports_ = 0;
-	std::thread lcore_;
-	std::atomic<bool> lcore_stop_{ false };
+	Lcore lcore_;
 };
 
 const char *const TRUNCATED =

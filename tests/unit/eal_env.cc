@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "eal_env.h"
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include "virtq.h"
+
+namespace {
+
+struct rte_mempool *g_pool;
+
+class EalEnv : public ::testing::Environment {
+public:
+	void SetUp() override
+	{
+		/* A private prefix: parallel test binaries never share a runtime
+		 * directory. vus.* at info: some tests read the port's log lines. */
+		std::string prefix = "vus-ctrl-dp-" + std::to_string(getpid());
+		std::vector<std::string> args = { "unit_ctrl_dp",
+						  "--no-huge",
+						  "-m",
+						  "64",
+						  "--no-pci",
+						  "--no-shconf",
+						  "-l",
+						  "0",
+						  "--file-prefix",
+						  prefix,
+						  "--log-level=*:error",
+						  "--log-level=vus.*:info",
+						  "--iova-mode=va" };
+		std::vector<char *> argv;
+
+		for (auto &a : args)
+			argv.push_back(&a[0]);
+		ASSERT_GE(rte_eal_init((int)argv.size(), argv.data()), 0) << "rte_eal_init failed";
+		g_pool = rte_pktmbuf_pool_create("ctrl_dp_ut", 2047, 0, 0,
+						 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+		ASSERT_NE(g_pool, nullptr);
+	}
+	void TearDown() override
+	{
+		rte_mempool_free(g_pool);
+		g_pool = nullptr;
+		rte_eal_cleanup();
+	}
+};
+
+::testing::Environment *const eal_env = ::testing::AddGlobalTestEnvironment(new EalEnv);
+
+} // namespace
+
+struct rte_mempool *
+unit_eal_pool()
+{
+	return g_pool;
+}
+
+void
+Lcore::start(struct rte_rcu_qsbr *qsbr, std::function<void()> round)
+{
+	stop_ = false;
+	thread_ = std::thread([this, qsbr, round] {
+		rte_rcu_qsbr_thread_register(qsbr, 0);
+		rte_rcu_qsbr_thread_online(qsbr, 0);
+		while (!stop_.load()) {
+			round();
+			rte_rcu_qsbr_quiescent(qsbr, 0);
+			usleep(20);
+		}
+		rte_rcu_qsbr_thread_offline(qsbr, 0);
+		rte_rcu_qsbr_thread_unregister(qsbr, 0);
+	});
+}
+
+void
+Lcore::stop()
+{
+	stop_ = true;
+	if (thread_.joinable())
+		thread_.join();
+}
+
+const struct virtq_conf *
+loop_queue_pair(struct virtq *tx, struct virtq *rx)
+{
+	struct rte_mbuf *pkts[32];
+	const struct virtq_conf *tc = virtq_conf_get(tx);
+	uint16_t n = virtq_dequeue_burst(tx, tc, g_pool, pkts, 32);
+	const struct virtq_conf *rc = n != 0 ? virtq_conf_get(rx) : nullptr;
+
+	if (rc != nullptr)
+		virtq_enqueue_burst(rx, rc, pkts, n);
+	rte_pktmbuf_free_bulk(pkts, n);
+	return tc;
+}
