@@ -3,15 +3,13 @@
 
 #include <unistd.h>
 
-#include <string>
-#include <vector>
-
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
+#include "eal_start.h"
 #include "virtq.h"
 
 namespace {
@@ -22,27 +20,9 @@ class EalEnv : public ::testing::Environment {
 public:
 	void SetUp() override
 	{
-		/* A private prefix: parallel test binaries never share a runtime
-		 * directory. vus.* at info: some tests read the port's log lines. */
-		std::string prefix = "vus-ctrl-dp-" + std::to_string(getpid());
-		std::vector<std::string> args = { "unit_ctrl_dp",
-						  "--no-huge",
-						  "-m",
-						  "64",
-						  "--no-pci",
-						  "--no-shconf",
-						  "-l",
-						  "0",
-						  "--file-prefix",
-						  prefix,
-						  "--log-level=*:error",
-						  "--log-level=vus.*:info",
-						  "--iova-mode=va" };
-		std::vector<char *> argv;
-
-		for (auto &a : args)
-			argv.push_back(&a[0]);
-		ASSERT_GE(rte_eal_init((int)argv.size(), argv.data()), 0) << "rte_eal_init failed";
+		/* vus.* at info: some tests read the port's log lines. */
+		ASSERT_GE(unit_eal_start("unit_ctrl_dp", 64, { "--log-level=vus.*:info" }), 0)
+			<< "rte_eal_init failed";
 		g_pool = rte_pktmbuf_pool_create("ctrl_dp_ut", 2047, 0, 0,
 						 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 		ASSERT_NE(g_pool, nullptr);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "dp_harness.h"
 
+#include "../eal_start.h"
+
 #include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -30,32 +32,13 @@ die(const char *what, uint64_t a = 0, uint64_t b = 0)
 	abort();
 }
 
-/*
- * EAL once per test binary: no hugepages, no PCI, a private file prefix so
- * parallel test binaries never share a runtime directory.
- */
+/* EAL once per test binary (unit_eal_start: no hugepages, a private file
+ * prefix). */
 class EalEnv : public ::testing::Environment {
 public:
 	void SetUp() override
 	{
-		std::string prefix = "vus-ut-" + std::to_string(getpid());
-		std::vector<std::string> args = { "unit_datapath",
-						  "--no-huge",
-						  "-m",
-						  "128",
-						  "--no-pci",
-						  "--no-shconf",
-						  "-l",
-						  "0",
-						  "--file-prefix",
-						  prefix,
-						  "--log-level=*:error",
-						  "--iova-mode=va" };
-		std::vector<char *> argv;
-
-		for (auto &a : args)
-			argv.push_back(&a[0]);
-		ASSERT_GE(rte_eal_init((int)argv.size(), argv.data()), 0) << "rte_eal_init failed";
+		ASSERT_GE(unit_eal_start("unit_datapath", 128), 0) << "rte_eal_init failed";
 		g_pool_size = 8191;
 		g_pool = rte_pktmbuf_pool_create("dp_ut", g_pool_size, 0, 0,
 						 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
