@@ -17,7 +17,6 @@
  * so the driver does not kick.
  */
 #include <rte_mbuf.h>
-#include <rte_prefetch.h>
 
 #include "virtq_priv.h"
 
@@ -191,17 +190,9 @@ suppress_kicks(const struct virtq_conf *c)
 		ev->flags = VRING_EVENT_F_DISABLE;
 }
 
-/*
- * Prefetch the buffers of the fast-shape chains (one descriptor whose
- * NEXT/INDIRECT/WRITE flags are @p shape) among the next @p n positions.
- * The driver wrote those buffers last, so the first touch of each is a
- * miss on a line in the other core's cache; taken one frame at a time the
- * misses come in series, issued here together they overlap (the copy's
- * first load was most of the back-end's time in a 64B profile). Hints
- * only: nothing read here is used afterwards, the burst reads every
- * descriptor again, once, as the trust model says; a prefetch never
- * faults, and the address comes through the memory table anyway.
- */
+/* Prefetch the buffers of the fast-shape chains (one descriptor whose
+ * NEXT/INDIRECT/WRITE flags are @p shape) among the next @p n positions
+ * (vq_prefetch_buf(): hints only). */
 static inline void
 prefetch_bufs(const struct virtq_conf *c, struct packed_pos at, uint16_t n, uint16_t shape)
 {
@@ -210,19 +201,12 @@ prefetch_bufs(const struct virtq_conf *c, struct packed_pos at, uint16_t n, uint
 	for (uint16_t i = 0; i < n; i++) {
 		const volatile struct vq_pdesc *g = &ring[at.idx];
 		uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
-		uint64_t len;
-		const uint8_t *p;
 
 		if (!desc_avail(flags, at.wrap) ||
 		    (flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
 			    shape)
 			return;
-		len = g->len;
-		p = guest_mem_gpa_to_hva(c->mem, g->addr, &len);
-		if (p != NULL) {
-			rte_prefetch0(p);              /* the net header's line */
-			rte_prefetch0(p + c->hdr_len); /* the frame's first line */
-		}
+		vq_prefetch_buf(c, g->addr, g->len);
 		pos_advance(&at, 1, c->num);
 	}
 }

@@ -157,6 +157,23 @@ read_heads(const struct split_ring *r, uint16_t first, uint16_t *heads, uint16_t
 	}
 }
 
+/* Prefetch the buffers of the fast-shape chains (one descriptor whose
+ * NEXT/INDIRECT/WRITE flags are @p shape) among @p heads (vq_prefetch_buf():
+ * hints only; a head past the ring is masked here and stops the burst
+ * later). */
+static inline void
+prefetch_bufs(const struct virtq_conf *c, const struct split_ring *r, const uint16_t *heads,
+	      uint16_t n, uint16_t shape)
+{
+	for (uint16_t k = 0; k < n; k++) {
+		const volatile struct vq_desc *g = &r->desc[heads[k] & r->mask];
+
+		if ((g->flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) ==
+		    shape)
+			vq_prefetch_buf(c, g->addr, g->len);
+	}
+}
+
 /* Write used entry @p slot (not yet published); logged by publish_used(). */
 static inline void
 put_used(const struct split_ring *r, uint16_t slot, uint32_t id, uint32_t len)
@@ -284,6 +301,7 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 		uint16_t nb = (uint16_t)RTE_MIN((unsigned int)(count - i), SPLIT_BATCH);
 
 		read_heads(&r, (uint16_t)(avail_idx + i), heads, nb);
+		prefetch_bufs(c, &r, heads, nb, 0);
 		for (uint16_t j = 0; j < nb; j++, i++) {
 			uint16_t head = heads[j];
 			int ret;
@@ -476,6 +494,7 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 		if (nb > avail - taken)
 			nb = (uint16_t)(avail - taken);
 		read_heads(&r, (uint16_t)(avail_idx + taken), heads, nb);
+		prefetch_bufs(c, &r, heads, nb, VRING_DESC_F_WRITE);
 		for (j = 0; j < nb; j++) {
 			const struct rte_mbuf *m = pkts[i + j];
 			uint16_t head = heads[j];
