@@ -34,7 +34,8 @@
 #   --sizes "L..."    packet sizes (default "64 1518")
 #   --rings "R..."    split and/or packed (default "split packed")
 #   --mrg "M..."      mrg_rxbuf values (default "0 1")
-#   --backends "B..." vuswitch and/or rte_vhost (default both)
+#   --backends "B..." vuswitch and/or rte_vhost (default both); vuswitch_b: a
+#                     second vuswitch binary (--vuswitch-b), for A/B of two builds
 #   --warmup S        seconds of traffic before the window (default 3)
 #   --window S        measurement window in seconds (default 5)
 #   --max-other C     noise gate, in cores (default 0.10): before a sample wait
@@ -46,6 +47,8 @@
 #   --summary-only DIR  print the tables of an earlier run's DIR/samples.csv
 #   --out DIR         results directory (default /tmp/vus-bench-loopback.<time>)
 #   --vuswitch PATH   binary (default build/app/vuswitch/vuswitch; $VUSWITCH)
+#   --vuswitch-b PATH the vuswitch_b back-end's binary ($VUSWITCH_B); its table
+#                     compares it with vuswitch, e.g. --backends "vuswitch vuswitch_b"
 #   --testpmd PATH    binary (default dpdk-testpmd; $TESTPMD)
 #   -h, --help
 # Results in DIR: samples.csv (one line per sample; other_cpu/steal_cpu = CPU
@@ -61,6 +64,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VUSWITCH=${VUSWITCH:-$TOP/build/app/vuswitch/vuswitch}
+VUSWITCH_B=${VUSWITCH_B:-}
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 ROUNDS=5
 SIZES="64 1518"
@@ -81,13 +85,14 @@ usage() {
 	exit "${1:-0}"
 }
 
-# Summary: median Mpps per case and back-end, ratio vuswitch/rte_vhost.
-# summarize CSV [clean]: the Markdown table; "clean" leaves out noisy samples.
+# Summary: median Mpps per case and back-end, ratio A/B.
+# summarize CSV [clean] [A B]: the Markdown table of back-ends A (default
+# vuswitch) and B (rte_vhost); "clean" leaves out noisy samples.
 summarize() {
 	awk -F, -v clean="${2:-}" 'NR > 1 && $7 != "" && !(clean != "" && $15 == 1) {
 		print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $11 }' "$1" |
 		sort -t, -k2,2n -k3,3r -k4,4n |
-		awk -F, '
+		awk -F, -v A="${3:-vuswitch}" -v B="${4:-rte_vhost}" '
 		function median(list,    a, n, i, j, t) {
 			n = split(list, a, " ")
 			for (i = 2; i <= n; i++) {
@@ -105,17 +110,17 @@ summarize() {
 			cnt[$1 "," $5]++
 		}
 		END {
-			print "| case | vuswitch Mpps | rte_vhost Mpps | ratio vuswitch/rte_vhost | samples (vus/vhost) | other CPU, cores (vus/vhost) |"
+			printf "| case | %s Mpps | %s Mpps | ratio %s/%s | samples (A/B) | other CPU, cores (A/B) |\n", A, B, A, B
 			print "| --- | ---: | ---: | ---: | --- | --- |"
 			for (i = 1; i <= nc; i++) {
 				c = order[i]
-				mv = median(s[c ",vuswitch"]); mh = median(s[c ",rte_vhost"])
+				mv = median(s[c "," A]); mh = median(s[c "," B])
 				fv = (mv == "") ? "-" : sprintf("%.2f", mv / 1e6)
 				fh = (mh == "") ? "-" : sprintf("%.2f", mh / 1e6)
 				r = (mv == "" || mh == "" || mh == 0) ? "-" : sprintf("%.2f", mv / mh)
-				ov = median(o[c ",vuswitch"]); oh = median(o[c ",rte_vhost"])
+				ov = median(o[c "," A]); oh = median(o[c "," B])
 				printf "| %s | %s | %s | %s | %d/%d | %s/%s |\n", c, fv, fh, r,
-					cnt[c ",vuswitch"], cnt[c ",rte_vhost"],
+					cnt[c "," A], cnt[c "," B],
 					ov == "" ? "-" : sprintf("%.2f", ov), oh == "" ? "-" : sprintf("%.2f", oh)
 			}
 		}'
@@ -135,6 +140,12 @@ write_summary() {
 		echo "Samples repeated for noise: $repeated; kept though noisy after every retry: $noisy."
 		echo
 		summarize "$csv"
+		if grep -q ',vuswitch_b,' "$csv"; then
+			echo
+			echo "A/B of the two vuswitch binaries (vuswitch_b: --vuswitch-b):"
+			echo
+			summarize "$csv" "" vuswitch_b vuswitch
+		fi
 		if [ "$noisy" -gt 0 ]; then
 			echo
 			echo "Without the $noisy noisy samples:"
@@ -167,6 +178,7 @@ while [ $# -gt 0 ]; do
 	--no-huge) USE_HUGE=false ;;
 	--out) OUT=$2; shift ;;
 	--vuswitch) VUSWITCH=$2; shift ;;
+	--vuswitch-b) VUSWITCH_B=$2; shift ;;
 	--testpmd) TESTPMD=$2; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "unknown option: $1" >&2; usage 2 >&2 ;;
@@ -180,7 +192,11 @@ if [ -n "$SUMMARY_ONLY" ]; then
 fi
 case "$ROUNDS" in '' | *[!0-9]* | 0) echo "--rounds: a positive integer" >&2; exit 2 ;; esac
 for b in $BACKENDS; do
-	case "$b" in vuswitch | rte_vhost) ;; *) echo "unknown back-end $b" >&2; exit 2 ;; esac
+	case "$b" in vuswitch | rte_vhost) ;; vuswitch_b) [ -x "$VUSWITCH_B" ] || {
+		echo "back-end vuswitch_b needs --vuswitch-b PATH" >&2
+		exit 2
+	} ;;
+	*) echo "unknown back-end $b" >&2; exit 2 ;; esac
 done
 for r in $RINGS; do
 	case "$r" in split | packed) ;; *) echo "unknown ring $r" >&2; exit 2 ;; esac
@@ -313,8 +329,9 @@ fe_cmd() { # size ring mrg
 }
 be_cmd() { # backend
 	case "$1" in
-	vuswitch)
-		echo "$VUSWITCH -l 0,1 --main-lcore 0 ${COMMON_EAL[*]} ${BE_MEM[*]}" \
+	vuswitch | vuswitch_b)
+		echo "$([ "$1" = vuswitch ] && echo "$VUSWITCH" || echo "$VUSWITCH_B")" \
+			"-l 0,1 --main-lcore 0 ${COMMON_EAL[*]} ${BE_MEM[*]}" \
 			"--file-prefix $BE_PREFIX -- --vhost-user $SOCK,queues=1 --fwd io"
 		;;
 	rte_vhost)
@@ -524,6 +541,7 @@ head -n1 "$CSV" >"$REJECTED"
 	echo "noise gate: max-other=$MAX_OTHER cores, retries=$RETRIES, quiet-wait=${QUIET_WAIT}s"
 	echo "back-end vuswitch:  $(be_cmd vuswitch)"
 	echo "back-end rte_vhost: $(be_cmd rte_vhost)  + 'start'"
+	[ -n "$VUSWITCH_B" ] && echo "back-end vuswitch_b: $(be_cmd vuswitch_b)"
 	echo "front-end:          $(fe_cmd 64 split 0)  + set fwd mac; [set txpkts N]; start tx_first 32"
 } | tee "$OUT/run-info.txt"
 log "memory mode: $MEM_MODE; results in $OUT"

@@ -14,7 +14,11 @@
  * guest_mem (GPA ranges, 64-bit overflow-safe, split at region boundaries);
  * walks are bounded by the ring size and VIRTQ_MAX_SEGS; totals are summed in
  * 64 bits. A bad chain drops one packet (counted by reason); ring-level
- * corruption stops only that ring. Nothing here logs per packet.
+ * corruption stops only that ring. Nothing here logs per packet. The
+ * prefetch pass before a burst (vq_prefetch_buf) reads descriptors for
+ * cache hints only: nothing it reads decides anything. RX writes a plain
+ * header only where the buffer holds other bytes (vq_rx_hdr_plain): a
+ * guest racing with that only gets back the bytes it wrote itself.
  */
 
 #include <stdint.h>
