@@ -198,6 +198,9 @@ for b in $BACKENDS; do
 	} ;;
 	*) echo "unknown back-end $b" >&2; exit 2 ;; esac
 done
+if [ -n "$VUSWITCH_B" ] && [[ " $BACKENDS " != *" vuswitch_b "* ]]; then
+	echo "note: --vuswitch-b given but vuswitch_b is not in --backends: it will not run" >&2
+fi
 for r in $RINGS; do
 	case "$r" in split | packed) ;; *) echo "unknown ring $r" >&2; exit 2 ;; esac
 done
@@ -466,7 +469,7 @@ run_sample() {
 		exec 4>&-
 	else
 		kill -TERM "$be_pid" 2>/dev/null || true
-		wait_exit "$be_pid" 10 || { anomaly "$tag: vuswitch did not stop on SIGTERM"; stop_pid "$be_pid"; }
+		wait_exit "$be_pid" 10 || { anomaly "$tag: $be did not stop on SIGTERM"; stop_pid "$be_pid"; }
 	fi
 	forget_pid "$be_pid"
 	if grep -qiE 'segmentation|panic|assert|core dumped' "$be_log" "$fe_log"; then
@@ -541,7 +544,11 @@ head -n1 "$CSV" >"$REJECTED"
 	echo "noise gate: max-other=$MAX_OTHER cores, retries=$RETRIES, quiet-wait=${QUIET_WAIT}s"
 	echo "back-end vuswitch:  $(be_cmd vuswitch)"
 	echo "back-end rte_vhost: $(be_cmd rte_vhost)  + 'start'"
-	[ -n "$VUSWITCH_B" ] && echo "back-end vuswitch_b: $(be_cmd vuswitch_b)"
+	if [ -n "$VUSWITCH_B" ]; then
+		echo "vuswitch_b: $VUSWITCH_B (sha1 $(sha1sum <"$VUSWITCH_B" | cut -c1-12)," \
+			"built $(date -r "$VUSWITCH_B" -Is))"
+		echo "back-end vuswitch_b: $(be_cmd vuswitch_b)"
+	fi
 	echo "front-end:          $(fe_cmd 64 split 0)  + set fwd mac; [set txpkts N]; start tx_first 32"
 } | tee "$OUT/run-info.txt"
 log "memory mode: $MEM_MODE; results in $OUT"

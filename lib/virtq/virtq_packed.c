@@ -116,8 +116,9 @@ put_used(const struct virtq_conf *c, struct used_batch *ub, uint16_t id, uint32_
 	if (len != 0)
 		flags |= VRING_DESC_F_WRITE;
 	if (ub->one_entry) {
-		/* Written once in flush_used(); the slots after the first
-		 * keep what the driver wrote. */
+		/* Written once in flush_used(), len 0: TX only. The slots
+		 * after the first keep what the driver wrote. */
+		RTE_ASSERT(len == 0);
 		ub->last_id = id;
 		if (!ub->any) {
 			ub->any = true;
@@ -202,11 +203,13 @@ prefetch_bufs(const struct virtq_conf *c, struct packed_pos at, uint16_t n, uint
 		const volatile struct vq_pdesc *g = &ring[at.idx];
 		uint16_t flags = __atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE);
 
-		if (!desc_avail(flags, at.wrap) ||
-		    (flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
-			    shape)
+		if (!desc_avail(flags, at.wrap))
 			return;
-		vq_prefetch_buf(c, g->addr, g->len);
+		/* Other shapes are skipped, not a stop: a mixed burst still
+		 * gets the buffers after them prefetched. */
+		if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) ==
+		    shape)
+			vq_prefetch_buf(c, g->addr, g->len);
 		pos_advance(&at, 1, c->num);
 	}
 }

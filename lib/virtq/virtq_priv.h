@@ -379,7 +379,9 @@ vq_tx_simple(const struct virtq_conf *c, uint64_t addr, uint32_t len, struct rte
  * (data_off 128, 12-byte header), so that is one miss per frame saved on
  * the driver's core, which sets the pace at 64 bytes. A guest rewriting its
  * own buffer meanwhile only gets the header it wrote: nothing here trusts
- * what was read.
+ * what was read. Reading a device-writable buffer goes against a SHOULD
+ * NOT of virtio 1.2 §2.7.5.1 (it is allowed, not recommended); rte_vhost
+ * reads its RX headers the same way, and only these 12 bytes are read.
  */
 static __rte_always_inline void
 vq_rx_hdr_plain(uint8_t *p, uint8_t hdr_len)

@@ -475,7 +475,7 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 {
 	const uint16_t avail_idx = vq->pos.last_avail_idx, used_idx = vq->pos.last_used_idx;
 	uint16_t heads[SPLIT_BATCH];
-	uint16_t taken = 0, delivered = 0, i = 0;
+	uint16_t taken = 0, delivered = 0, i = 0, prefetched = 0;
 	uint64_t bytes = 0;
 	struct split_ring r;
 	int avail;
@@ -494,7 +494,15 @@ vq_split_enqueue(struct virtq *vq, const struct virtq_conf *c, struct rte_mbuf *
 		if (nb > avail - taken)
 			nb = (uint16_t)(avail - taken);
 		read_heads(&r, (uint16_t)(avail_idx + taken), heads, nb);
-		prefetch_bufs(c, &r, heads, nb, VRING_DESC_F_WRITE);
+		/* After a frame of the general path the heads are read again
+		 * from there: prefetch only those not prefetched yet. */
+		if (taken + nb > prefetched) {
+			uint16_t skip = prefetched > taken ? (uint16_t)(prefetched - taken) : 0;
+
+			prefetch_bufs(c, &r, heads + skip, (uint16_t)(nb - skip),
+				      VRING_DESC_F_WRITE);
+			prefetched = (uint16_t)(taken + nb);
+		}
 		for (j = 0; j < nb; j++) {
 			const struct rte_mbuf *m = pkts[i + j];
 			uint16_t head = heads[j];

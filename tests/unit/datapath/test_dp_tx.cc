@@ -534,4 +534,41 @@ TEST_F(TxInOrder, DP9_PackedOneUsedDescriptorPerBurst)
 	EXPECT_FALSE(be.vq.broken);
 }
 
+/*
+ * DP-9 with a hostile packed ring (SEC-3): a buffer id past the ring in the
+ * middle of an IN_ORDER burst stops the ring there; the chains before it
+ * come back as one used descriptor naming the last good one, and the bad
+ * slot and those before it (but the first) stay as the driver wrote them.
+ */
+TEST_F(TxInOrder, DP9_SEC3_PackedBadIdMidBurst)
+{
+	Guest g;
+	PackedRing r(g, 64);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1) | bit(VIRTQ_F_IN_ORDER));
+	std::vector<uint16_t> ids;
+
+	r.set_in_order(true);
+	for (int i = 0; i < 3; i++)
+		ids.push_back(post_tx(r, pattern(80, i)));
+	std::vector<uint8_t> b = net_hdr(12), p = pattern(80, 9);
+	b.insert(b.end(), p.begin(), p.end());
+	Desc bad = g.tx_layout(b, {})[0];
+	bad.id = 64;
+	r.post_raw({ bad });
+	post_tx(r, pattern(80, 10));
+	EXPECT_EQ(be.tx(32).size(), 3u);
+	EXPECT_TRUE(be.vq.broken);
+	EXPECT_EQ(be.errs(), 1u);
+	EXPECT_EQ(r.desc(0)->flags & (P_AVAIL | P_USED | F_WRITE), P_AVAIL | P_USED);
+	EXPECT_EQ(r.desc(0)->id, ids[2]) << "names the last good chain";
+	EXPECT_EQ(r.desc(0)->len, 0u);
+	for (uint16_t k = 1; k < 5; k++)
+		EXPECT_EQ(r.desc(k)->flags & (P_AVAIL | P_USED), P_AVAIL) << "slot " << k;
+	auto u = r.drain_used();
+	ASSERT_EQ(u.size(), 3u);
+	for (size_t i = 0; i < 3; i++)
+		EXPECT_EQ(u[i].id, ids[i]);
+	EXPECT_TRUE(be.tx(32).empty()) << "a stopped ring stays stopped";
+}
+
 } // namespace
