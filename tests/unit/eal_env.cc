@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <rte_eal.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
@@ -14,35 +13,16 @@
 
 namespace {
 
-struct rte_mempool *g_pool;
-
-class EalEnv : public ::testing::Environment {
-public:
-	void SetUp() override
-	{
-		/* vus.* at info: some tests read the port's log lines. */
-		ASSERT_GE(unit_eal_start("unit_ctrl_dp", 64, { "--log-level=vus.*:info" }), 0)
-			<< "rte_eal_init failed";
-		g_pool = rte_pktmbuf_pool_create("ctrl_dp_ut", 2047, 0, 0,
-						 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-		ASSERT_NE(g_pool, nullptr);
-	}
-	void TearDown() override
-	{
-		rte_mempool_free(g_pool);
-		g_pool = nullptr;
-		rte_eal_cleanup();
-	}
-};
-
-::testing::Environment *const eal_env = ::testing::AddGlobalTestEnvironment(new EalEnv);
+/* vus.* at info: some tests read the port's log lines. */
+UnitEalEnv *const g_env = static_cast<UnitEalEnv *>(::testing::AddGlobalTestEnvironment(
+	new UnitEalEnv("unit_ctrl_dp", 64, 2047, { "--log-level=vus.*:info" })));
 
 } // namespace
 
 struct rte_mempool *
 unit_eal_pool()
 {
-	return g_pool;
+	return g_env->pool();
 }
 
 void
@@ -75,7 +55,7 @@ loop_queue_pair(struct virtq *tx, struct virtq *rx)
 {
 	struct rte_mbuf *pkts[32];
 	const struct virtq_conf *tc = virtq_conf_get(tx);
-	uint16_t n = virtq_dequeue_burst(tx, tc, g_pool, pkts, 32);
+	uint16_t n = virtq_dequeue_burst(tx, tc, g_env->pool(), pkts, 32);
 	const struct virtq_conf *rc = n != 0 ? virtq_conf_get(rx) : nullptr;
 
 	if (rc != nullptr)

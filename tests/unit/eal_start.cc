@@ -4,26 +4,39 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
 
-int
-unit_eal_start(const std::string &name, unsigned mem_mb, const std::vector<std::string> &extra)
+void
+UnitEalEnv::SetUp()
 {
-	std::vector<std::string> args = { name,
+	std::vector<std::string> args = { name_,
 					  "--no-huge",
 					  "-m",
-					  std::to_string(mem_mb),
+					  std::to_string(mem_mb_),
 					  "--no-pci",
 					  "--no-shconf",
 					  "-l",
 					  "0",
 					  "--file-prefix",
-					  "vus-" + name + "-" + std::to_string(getpid()),
+					  "vus-" + name_ + "-" + std::to_string(getpid()),
 					  "--log-level=*:error",
 					  "--iova-mode=va" };
 	std::vector<char *> argv;
 
-	args.insert(args.end(), extra.begin(), extra.end());
+	args.insert(args.end(), extra_.begin(), extra_.end());
 	for (auto &a : args)
 		argv.push_back(&a[0]);
-	return rte_eal_init((int)argv.size(), argv.data());
+	ASSERT_GE(rte_eal_init((int)argv.size(), argv.data()), 0) << "rte_eal_init failed";
+	pool_ = rte_pktmbuf_pool_create((name_ + "_pool").c_str(), pool_size_, 0, 0,
+					RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	ASSERT_NE(pool_, nullptr);
+}
+
+void
+UnitEalEnv::TearDown()
+{
+	rte_mempool_free(pool_);
+	pool_ = nullptr;
+	rte_eal_cleanup();
 }

@@ -5,15 +5,37 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+struct rte_mempool;
+
 /*
- * Start DPDK's EAL once for a unit test binary named @p name: no
- * hugepages (@p mem_mb of ordinary memory), no PCI, no shared config,
- * lcore 0, IOVA as VA, logs at error level, and a file prefix of the
- * binary's name and pid, so test binaries run in parallel never share a
- * runtime directory. @p extra comes last (e.g. a log level for a type).
- * @return rte_eal_init()'s result.
+ * DPDK's EAL and one mbuf pool, once per unit test binary (a gtest
+ * Environment: register it with ::testing::AddGlobalTestEnvironment).
+ * EAL: no hugepages (mem_mb of ordinary memory), no PCI, no shared config,
+ * lcore 0, IOVA as VA, logs at error level, a file prefix of the binary's
+ * name and pid (test binaries run in parallel never share a runtime
+ * directory), then @p extra (e.g. a log level for a type). Pool: @p
+ * pool_size mbufs of the default size.
  */
-int unit_eal_start(const std::string &name, unsigned mem_mb,
-		   const std::vector<std::string> &extra = {});
+class UnitEalEnv : public ::testing::Environment {
+public:
+	UnitEalEnv(std::string name, unsigned mem_mb, unsigned pool_size,
+		   std::vector<std::string> extra = {})
+		: name_(std::move(name)), mem_mb_(mem_mb), pool_size_(pool_size),
+		  extra_(std::move(extra))
+	{
+	}
+	void SetUp() override;
+	void TearDown() override;
+	struct rte_mempool *pool() const { return pool_; }
+	unsigned pool_size() const { return pool_size_; }
+
+private:
+	std::string name_;
+	unsigned mem_mb_, pool_size_;
+	std::vector<std::string> extra_;
+	struct rte_mempool *pool_ = nullptr;
+};
 
 #endif /* VUS_TESTS_UNIT_EAL_START_H */

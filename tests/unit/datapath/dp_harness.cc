@@ -13,15 +13,11 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <rte_eal.h>
 #include <rte_lcore.h>
 
 namespace dp {
 
 namespace {
-
-struct rte_mempool *g_pool;
-unsigned g_pool_size;
 
 /* Harness misuse (not a datapath failure): stop loudly. */
 [[noreturn]] void
@@ -32,40 +28,22 @@ die(const char *what, uint64_t a = 0, uint64_t b = 0)
 	abort();
 }
 
-/* EAL once per test binary (unit_eal_start: no hugepages, a private file
- * prefix). */
-class EalEnv : public ::testing::Environment {
-public:
-	void SetUp() override
-	{
-		ASSERT_GE(unit_eal_start("unit_datapath", 128), 0) << "rte_eal_init failed";
-		g_pool_size = 8191;
-		g_pool = rte_pktmbuf_pool_create("dp_ut", g_pool_size, 0, 0,
-						 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-		ASSERT_NE(g_pool, nullptr);
-	}
-	void TearDown() override
-	{
-		rte_mempool_free(g_pool);
-		g_pool = nullptr;
-		rte_eal_cleanup();
-	}
-};
-
-::testing::Environment *const eal_env = ::testing::AddGlobalTestEnvironment(new EalEnv);
+/* EAL and the mbuf pool once per test binary. */
+UnitEalEnv *const g_env = static_cast<UnitEalEnv *>(
+	::testing::AddGlobalTestEnvironment(new UnitEalEnv("unit_datapath", 128, 8191)));
 
 } // namespace
 
 struct rte_mempool *
 pool()
 {
-	return g_pool;
+	return g_env->pool();
 }
 
 unsigned
 pool_size()
 {
-	return g_pool_size;
+	return g_env->pool_size();
 }
 
 std::vector<uint8_t>
@@ -88,7 +66,7 @@ make_mbuf(const std::vector<uint8_t> &bytes, uint32_t seg)
 	size_t off = 0;
 
 	do {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(g_pool);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(g_env->pool());
 		uint32_t k = (uint32_t)std::min<size_t>(seg, bytes.size() - off);
 
 		if (m == nullptr)
@@ -744,7 +722,7 @@ Backend::tx(uint16_t n)
 {
 	std::vector<struct rte_mbuf *> pkts(n);
 	std::vector<std::vector<uint8_t>> out;
-	uint16_t got = virtq_dequeue_burst(&vq, virtq_conf_get(&vq), g_pool, pkts.data(), n);
+	uint16_t got = virtq_dequeue_burst(&vq, virtq_conf_get(&vq), g_env->pool(), pkts.data(), n);
 
 	EXPECT_LE(got, n);
 	for (uint16_t i = 0; i < got; i++) {
@@ -803,7 +781,7 @@ Backend::drops_total() const
 void
 DpTest::TearDown()
 {
-	EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool_size) << "mbufs leaked";
+	EXPECT_EQ(rte_mempool_avail_count(g_env->pool()), g_env->pool_size()) << "mbufs leaked";
 }
 
 void

@@ -353,7 +353,9 @@ TEST_F(LogSplit, LOG3_InOrderTxBurstLogsItsEntry)
 
 /* The same on a packed ring: the burst's one used descriptor is logged,
  * the slots behind it, which the device does not write, are not. */
-TEST_F(LogSplit, LOG3_PackedInOrderTxBurstLogsItsEntry)
+class LogPacked : public DpTest {};
+
+TEST_F(LogPacked, LOG3_PackedInOrderTxBurstLogsItsEntry)
 {
 	for (bool in_order : { false, true }) {
 		Guest g;

@@ -321,6 +321,20 @@ protected:
 		expect_burst(11, 2, "the 2 left");
 	}
 
+	/* The end of both DP-9 tests: the driver got every buffer back once,
+	 * in order, len 0, and @p frames frames went through a healthy ring. */
+	static void expect_driver_view(const Backend &be, const std::vector<Used> &back,
+				       const std::vector<uint16_t> &ids, size_t frames)
+	{
+		ASSERT_EQ(back.size(), ids.size());
+		for (size_t i = 0; i < back.size(); i++) {
+			EXPECT_EQ(back[i].id, ids[i]) << "buffer " << i;
+			EXPECT_EQ(back[i].len, 0u);
+		}
+		EXPECT_EQ(be.vq.stats.packets, frames);
+		EXPECT_FALSE(be.vq.broken);
+	}
+
 	/* The raw used entry at @p slot: id, len. */
 	static std::pair<uint32_t, uint32_t> entry(Guest &g, SplitRing &r, uint16_t slot)
 	{
@@ -387,14 +401,7 @@ TEST_F(TxInOrder, DP9_OneUsedEntryPerBurst)
 	EXPECT_EQ(be.tx(32).size(), 21u);
 	expect_burst(45, 26, "across the ring end");
 
-	/* The driver's view: every buffer back once, in order, len 0. */
-	ASSERT_EQ(back.size(), ids.size());
-	for (size_t i = 0; i < back.size(); i++) {
-		EXPECT_EQ(back[i].id, ids[i]) << "buffer " << i;
-		EXPECT_EQ(back[i].len, 0u);
-	}
-	EXPECT_EQ(be.vq.stats.packets, sent.size());
-	EXPECT_FALSE(be.vq.broken);
+	expect_driver_view(be, back, ids, sent.size());
 }
 
 /* Without IN_ORDER every buffer gets its own entry (DP-5). */
@@ -525,13 +532,7 @@ TEST_F(TxInOrder, DP9_PackedOneUsedDescriptorPerBurst)
 	expect_burst(37, 30, "across the ring end");
 	ASSERT_EQ(linear, 85u);
 
-	ASSERT_EQ(back.size(), ids.size());
-	for (size_t i = 0; i < back.size(); i++) {
-		EXPECT_EQ(back[i].id, ids[i]) << "buffer " << i;
-		EXPECT_EQ(back[i].len, 0u);
-	}
-	EXPECT_EQ(be.vq.stats.packets, sent.size());
-	EXPECT_FALSE(be.vq.broken);
+	expect_driver_view(be, back, ids, sent.size());
 }
 
 /*
