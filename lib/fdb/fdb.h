@@ -123,7 +123,7 @@ struct fdb_params {
 	 * deleted slots are then reused at once.
 	 */
 	struct rte_rcu_qsbr *qsbr;
-	fdb_clock_fn now_ms; /**< clock; NULL: CLOCK_MONOTONIC in ms */
+	fdb_clock_fn now_ms; /**< clock; NULL: the TSC in ms (monotonic) */
 	void *clock_arg;     /**< passed to now_ms */
 };
 

@@ -11,6 +11,7 @@
 
 #include <rte_common.h>
 #include <rte_lcore.h>
+#include <rte_reciprocal.h>
 
 #include "fdb.h"
 
@@ -54,6 +55,7 @@ struct fdb {
 	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
 	fdb_clock_fn now_ms;
 	void *clock_arg;
+	struct rte_reciprocal_u64 tsc_per_ms; /* the default clock's divisor */
 
 	/*
 	 * Generation: bumped (release) by the control thread after each change

@@ -6,6 +6,8 @@
  */
 #include "fdb_test.h"
 
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <thread>
 #include <tuple>
@@ -593,6 +595,40 @@ TEST_F(Fdb, CreateRejectsBadParameters)
 	EXPECT_EQ(fdb_create(&p), nullptr);
 	EXPECT_EQ(fdb_create(nullptr), nullptr);
 	fdb_destroy(nullptr);
+}
+
+/* The default clock (no now_ms given) is the TSC in ms: it must run at the
+ * rate of CLOCK_MONOTONIC, never backwards, so that aging in seconds means
+ * seconds. A wrong divisor (Hz instead of kHz, say) is off by 1000x. */
+static uint64_t
+monotonic_ms()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+TEST(FdbClock, DefaultClockRunsAtMonotonicRate)
+{
+	struct fdb_params p = {};
+	p.socket_id = SOCKET_ID_ANY;
+	struct fdb *f = fdb_create(&p);
+	ASSERT_NE(f, nullptr);
+
+	uint64_t f0 = fdb_now_ms(f), m0 = monotonic_ms(), prev = f0;
+	for (int i = 0; i < 40; i++) { /* 400 ms in steps, checking order */
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		uint64_t t = fdb_now_ms(f);
+		EXPECT_GE(t, prev) << "the clock went backwards";
+		prev = t;
+	}
+	int64_t df = (int64_t)(fdb_now_ms(f) - f0), dm = (int64_t)(monotonic_ms() - m0);
+	EXPECT_GE(dm, 400);
+	/* Both read within microseconds of each other: a few ms of slack for
+	 * rounding and a descheduled thread between the two reads. */
+	EXPECT_NEAR((double)df, (double)dm, 5.0 + dm / 100.0);
+	fdb_destroy(f);
 }
 
 } // namespace
