@@ -304,9 +304,9 @@ cmd_show_lcores_parsed(void *parsed, struct cmdline *cl, void *data)
 			cli_printf(" %u/%u", li->polls[k].port, li->polls[k].queue);
 		cli_printf("\n  rx %" PRIu64 " tx %" PRIu64 " tx-dropped %" PRIu64
 			   " fwd-dropped %" PRIu64 " flooded %" PRIu64 " loops %" PRIu64
-			   " busy %.1f%% load %.1f%%\n",
+			   " busy %.1f%% load %.1f%% idle-sleeps %" PRIu64 "\n",
 			   s->rx_packets, s->tx_packets, s->tx_dropped, s->fwd_dropped, s->flooded,
-			   s->loops, busy_pct(s), (double)li->load_ppm / 1e4);
+			   s->loops, busy_pct(s), (double)li->load_ppm / 1e4, s->idle_sleeps);
 	}
 	if (fi->nb_lcores == 0)
 		cli_printf("No forwarding lcore: run with -l and two or more cores\n");

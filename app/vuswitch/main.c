@@ -301,6 +301,7 @@ setup(struct vus_app *app)
 	rp.mp = app->mp;
 	rp.engine = fwd_engine_find(app->opts.fwd);
 	rp.engine_ctx = app->sw;
+	rp.idle_sleep_us = app->opts.idle_sleep_us;
 	app->rt = app->ctrl != NULL && app->sw != NULL ? fwd_create(&rp) : NULL;
 	if (app->rt == NULL) {
 		fprintf(stderr, "cannot create the control plane or the switch\n");

@@ -42,9 +42,14 @@ vus_options_usage(const char *prog)
 		"  --rxq-lcore PORT:QUEUE:LCORE[,PORT:QUEUE:LCORE...]\n"
 		"        RX queue QUEUE of port PORT is polled by forwarding lcore LCORE (as\n"
 		"        testpmd's --config); applied when the port is added, now or later;\n"
-		"        a queue the port does not have is not pinned. Repeatable\n",
+		"        a queue the port does not have is not pinned. Repeatable\n"
+		"  --idle-sleep US\n"
+		"        a forwarding lcore that found nothing to do %u times in a row sleeps\n"
+		"        US microseconds (1..%u; default 0: always poll). For lcores that share\n"
+		"        their CPU with other busy threads; adds up to US (and the kernel's\n"
+		"        timer slack) to the first packet after an idle spell\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS, VUS_DEFAULT_PORTS,
-		VUS_DEFAULT_DIR, fwd_engine_names());
+		VUS_DEFAULT_DIR, fwd_engine_names(), FWD_IDLE_STREAK, FWD_IDLE_SLEEP_MAX_US);
 }
 
 static int
@@ -202,18 +207,50 @@ parse_rxq_lcore(struct vus_options *o, const char *arg)
 	return 0;
 }
 
+/* A decimal number in [min, max] for option @p name (@p unit for the message). */
+static int
+parse_uint(const char *name, const char *arg, unsigned int min, unsigned int max, const char *unit,
+	   unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || arg[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "--%s: %u..%u%s expected, got '%s'\n", name, min, max, unit, arg);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* Seconds, 1..3600, for option @p name. */
 static int
 parse_seconds(const char *name, const char *arg, unsigned int *out)
 {
-	char *end;
-	unsigned long s = strtoul(arg, &end, 10);
+	return parse_uint(name, arg, 1, 3600, " seconds", out);
+}
 
-	if (*end != '\0' || end == arg || s == 0 || s > 3600) {
-		fprintf(stderr, "--%s: 1..3600 seconds expected, got '%s'\n", name, arg);
+static int
+parse_rxq(struct vus_options *o, const char *arg)
+{
+	unsigned int q;
+
+	if (parse_uint("rxq", arg, 1, 64, "", &q) != 0)
+		return -1;
+	o->ethdev_rxq = (uint16_t)q;
+	return 0;
+}
+
+static int
+parse_fwd(struct vus_options *o, const char *arg)
+{
+	if (fwd_engine_find(arg) == NULL) {
+		fprintf(stderr, "--fwd: unknown mode '%s' (known: %s)\n", arg, fwd_engine_names());
 		return -1;
 	}
-	*out = (unsigned int)s;
+	snprintf(o->fwd, sizeof(o->fwd), "%s", arg);
 	return 0;
 }
 
@@ -244,6 +281,7 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 		{ "stats-period", required_argument, NULL, 's' },
 		{ "rebalance-interval", required_argument, NULL, 'R' },
 		{ "rxq-lcore", required_argument, NULL, 'L' },
+		{ "idle-sleep", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -260,24 +298,13 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 				return -1;
 			break;
 		case 'f':
-			if (fwd_engine_find(optarg) == NULL) {
-				fprintf(stderr, "--fwd: unknown mode '%s' (known: %s)\n", optarg,
-					fwd_engine_names());
+			if (parse_fwd(o, optarg) != 0)
 				return -1;
-			}
-			snprintf(o->fwd, sizeof(o->fwd), "%s", optarg);
 			break;
-		case 'r': {
-			char *end;
-			unsigned long q = strtoul(optarg, &end, 10);
-
-			if (*end != '\0' || q == 0 || q > 64) {
-				fprintf(stderr, "--rxq: 1..64 expected, got '%s'\n", optarg);
+		case 'r':
+			if (parse_rxq(o, optarg) != 0)
 				return -1;
-			}
-			o->ethdev_rxq = (uint16_t)q;
 			break;
-		}
 		case 'V':
 			if (parse_vlan(o, optarg) != 0)
 				return -1;
@@ -292,15 +319,18 @@ vus_options_parse(struct vus_options *o, int argc, char **argv)
 			if (parse_seconds("stats-period", optarg, &o->stats_period) != 0)
 				return -1;
 			break;
-		case 'R': {
-			unsigned int *interval = &o->rebalance_interval;
-
-			if (parse_seconds("rebalance-interval", optarg, interval) != 0)
+		case 'R':
+			if (parse_seconds("rebalance-interval", optarg, &o->rebalance_interval) !=
+			    0)
 				return -1;
 			break;
-		}
 		case 'L':
 			if (parse_rxq_lcore(o, optarg) != 0)
+				return -1;
+			break;
+		case 'S':
+			if (parse_uint("idle-sleep", optarg, 0, FWD_IDLE_SLEEP_MAX_US,
+				       " microseconds", &o->idle_sleep_us) != 0)
 				return -1;
 			break;
 		case 'h':

@@ -32,6 +32,7 @@ struct vus_options {
 	/** --rxq-lcore pins, in the order given; applied as their ports are added. */
 	struct vus_rxq_pin rxq_pins[VUS_MAX_RXQ_PINS];
 	unsigned int nrxq_pins;
+	unsigned int idle_sleep_us; /**< --idle-sleep: fwd_params.idle_sleep_us */
 };
 
 /** Directory and ports of the built-in default. */

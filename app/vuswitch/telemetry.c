@@ -493,6 +493,7 @@ lcore_counters(struct rte_tel_data *c, const struct fwd_lcore_stats *s)
 	rte_tel_data_add_dict_u64(c, "flooded", s->flooded);
 	rte_tel_data_add_dict_u64(c, "loops", s->loops);
 	rte_tel_data_add_dict_u64(c, "busy_loops", s->busy_loops);
+	rte_tel_data_add_dict_u64(c, "idle_sleeps", s->idle_sleeps);
 }
 
 static struct rte_tel_data *
@@ -565,6 +566,7 @@ tel_fwd(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "ports", fi->nports);
 	rte_tel_data_add_dict_int(d, "lcores", (int)fi->nb_lcores);
 	rte_tel_data_add_dict_int(d, "rebalance_interval_s", (int)fi->rebalance_interval_s);
+	rte_tel_data_add_dict_int(d, "idle_sleep_us", (int)fi->idle_sleep_us);
 	lcore_counters(d, &fi->total);
 	sw = new_dict();
 	if (sw != NULL) {

@@ -276,6 +276,7 @@ struct vus_fwd_info {
 	struct fwd_lcore_stats total;      /**< sum over lcores */
 	struct fwd_switch_stats sw;        /**< the switch engine's (since clear) */
 	unsigned int rebalance_interval_s; /**< automatic rebalance period, 0: none */
+	uint32_t idle_sleep_us;            /**< --idle-sleep, 0: the lcores always poll */
 };
 
 /** Snapshot of the forwarding runtime. */

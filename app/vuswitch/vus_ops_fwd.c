@@ -26,6 +26,7 @@ lstats_sub(struct fwd_lcore_stats *a, const struct fwd_lcore_stats *b)
 	a->flooded -= b->flooded;
 	a->busy_loops -= b->busy_loops;
 	a->loops -= b->loops;
+	a->idle_sleeps -= b->idle_sleeps;
 }
 
 static void
@@ -38,6 +39,7 @@ lstats_add(struct fwd_lcore_stats *a, const struct fwd_lcore_stats *b)
 	a->flooded += b->flooded;
 	a->busy_loops += b->busy_loops;
 	a->loops += b->loops;
+	a->idle_sleeps += b->idle_sleeps;
 }
 
 static void
@@ -104,6 +106,7 @@ do_fwd_get(void *arg)
 	fwd_switch_stats_get(g_ops.p.sw, &fi->sw);
 	swstats_sub(&fi->sw, &g_ops.swbase);
 	fi->rebalance_interval_s = g_ops.p.rebalance_interval_s;
+	fi->idle_sleep_us = fwd_idle_sleep_us(g_ops.p.rt);
 	return 0;
 }
 

@@ -91,6 +91,7 @@ struct fwd_lcore_stats {
 	uint64_t flooded;     /**< packets sent to more than one port */
 	uint64_t busy_loops;  /**< loops that moved at least one packet */
 	uint64_t loops;
+	uint64_t idle_sleeps; /**< sleeps after FWD_IDLE_STREAK empty loops (idle_sleep_us) */
 };
 
 /** A worker lcore of the runtime. */
@@ -163,13 +164,30 @@ struct fwd_params {
 	struct rte_mempool *mp;    /**< mbufs for ports that need a pool on RX */
 	const struct fwd_engine *engine;
 	void *engine_ctx; /**< shared engine state (e.g. the switch) */
+	/**
+	 * Sleep this long (microseconds, at most FWD_IDLE_SLEEP_MAX_US) after
+	 * FWD_IDLE_STREAK loops in a row that moved nothing; 0: always poll.
+	 * For lcores that share their CPU with other busy threads: a poller
+	 * spinning on empty rings keeps the CPU for its whole time slice while
+	 * the thread that would fill them waits. Costs the first packet after
+	 * an idle spell up to the sleep (plus the kernel's timer slack).
+	 */
+	uint32_t idle_sleep_us;
 };
+
+/** Empty loops in a row before an lcore with idle_sleep_us set sleeps. */
+#define FWD_IDLE_STREAK 256
+/** Longest idle_sleep_us accepted. */
+#define FWD_IDLE_SLEEP_MAX_US 1000
 
 /**
  * Create the runtime over every EAL worker lcore (at most FWD_MAX_LCORES).
  * Lcores are not launched until fwd_launch().
  */
 struct fwd_runtime *fwd_create(const struct fwd_params *params);
+
+/** The idle sleep the runtime was created with (fwd_params.idle_sleep_us). */
+uint32_t fwd_idle_sleep_us(const struct fwd_runtime *rt);
 
 /** Number of forwarding lcores (worker lcores). */
 unsigned int fwd_nb_lcores(const struct fwd_runtime *rt);

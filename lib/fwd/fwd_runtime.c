@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -30,7 +31,8 @@ tx_first_once(struct fwd_lcore *lc, const struct fwd_plan *plan, const struct fw
 	atomic_fetch_sub_explicit(&lc->tx_first, 1, memory_order_release);
 }
 
-static void
+/* @return false if the loop found nothing to do. */
+static bool
 loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 {
 	const struct fwd_plan *plan = atomic_load_explicit(&lc->plan, memory_order_acquire);
@@ -43,7 +45,7 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 	if (unlikely(atomic_load_explicit(&lc->tx_first, memory_order_relaxed) != 0))
 		tx_first_once(lc, plan, ports);
 	if (plan == NULL)
-		return;
+		return false;
 	/*
 	 * A poll that returns packets is charged the cycles since the previous
 	 * one that did (or since here): one rte_rdtsc() per busy poll and none
@@ -71,6 +73,22 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 		t = now;
 	}
 	lc->stats.busy_loops += busy;
+	/* An engine that makes its own traffic (txonly) is never idle. */
+	return busy || engine->poll != NULL;
+}
+
+/*
+ * Idle for FWD_IDLE_STREAK loops: give the CPU away for a while (the caller
+ * checked idle_sleep_us). Offline meanwhile, so a grace period does not wait
+ * for the sleep. A system call, on the idle path only.
+ */
+static void
+idle_sleep(struct fwd_lcore *lc, struct rte_rcu_qsbr *qs, uint32_t us)
+{
+	rte_rcu_qsbr_thread_offline(qs, lc->lcore_id);
+	rte_delay_us_sleep(us);
+	rte_rcu_qsbr_thread_online(qs, lc->lcore_id);
+	lc->stats.idle_sleeps++;
 }
 
 static int
@@ -79,15 +97,25 @@ fwd_lcore_main(void *arg)
 	struct fwd_lcore *lc = arg;
 	struct fwd_runtime *rt = lc->rt;
 	struct rte_rcu_qsbr *qs = rt->params.qsbr;
+	const uint32_t sleep_us = rt->params.idle_sleep_us;
+	unsigned int idle = 0;
 
 	rte_rcu_qsbr_thread_register(qs, lc->lcore_id);
 	rte_rcu_qsbr_thread_online(qs, lc->lcore_id);
 	while (!atomic_load_explicit(&rt->quit, memory_order_relaxed)) {
+		bool busy = false;
+
 		/* Acquire: tx_first counters set before the start are seen. */
 		if (likely(atomic_load_explicit(&rt->running, memory_order_acquire)))
-			loop_once(lc, atomic_load_explicit(&rt->engine, memory_order_relaxed));
+			busy = loop_once(lc,
+					 atomic_load_explicit(&rt->engine, memory_order_relaxed));
 		lc->stats.loops++;
 		rte_rcu_qsbr_quiescent(qs, lc->lcore_id);
+		idle = busy ? 0 : idle + 1;
+		if (unlikely(idle >= FWD_IDLE_STREAK) && sleep_us != 0) {
+			idle = 0;
+			idle_sleep(lc, qs, sleep_us);
+		}
 	}
 	rte_rcu_qsbr_thread_offline(qs, lc->lcore_id);
 	rte_rcu_qsbr_thread_unregister(qs, lc->lcore_id);
@@ -122,9 +150,14 @@ fwd_peer(const struct fwd_ports *ports, uint16_t id)
 struct fwd_runtime *
 fwd_create(const struct fwd_params *params)
 {
-	struct fwd_runtime *rt = rte_zmalloc("fwd_runtime", sizeof(*rt), RTE_CACHE_LINE_SIZE);
+	struct fwd_runtime *rt;
 	unsigned int lcore;
 
+	if (params->idle_sleep_us > FWD_IDLE_SLEEP_MAX_US) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	rt = rte_zmalloc("fwd_runtime", sizeof(*rt), RTE_CACHE_LINE_SIZE);
 	if (rt == NULL)
 		return NULL;
 	rt->params = *params;
@@ -143,6 +176,12 @@ fwd_create(const struct fwd_params *params)
 		rt->nb_lcores++;
 	}
 	return rt;
+}
+
+uint32_t
+fwd_idle_sleep_us(const struct fwd_runtime *rt)
+{
+	return rt->params.idle_sleep_us;
 }
 
 unsigned int

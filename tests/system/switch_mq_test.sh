@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# switch_mq_test.sh BUILD_DIR [testpmd|qemu] -- the L2 switch (`--fwd switch`) with two
-# forwarding lcores and two queue pairs per vhost-user port. Without a leg argument both run.
+# switch_mq_test.sh BUILD_DIR [testpmd|testpmd_sleep|qemu] -- the L2 switch (`--fwd switch`) with
+# two forwarding lcores and two queue pairs per vhost-user port. Without a leg argument testpmd
+# and qemu run.
 #
 # vuswitch: `--lcores 0@0,1@0,2@1 --main-lcore 0`: the main lcore (which only waits for a signal)
 # and forwarding lcore 1 share CPU 0, forwarding lcore 2 has CPU 1: two forwarding lcores on a
@@ -21,6 +22,10 @@
 #   - the per-queue lines add up to the port's totals;
 #   - conservation: port 0's rx = port 1's tx + tx-dropped and the reverse (two ports: every frame
 #     goes to the other one), and the switch counted unicast frames.
+# Leg testpmd_sleep: the testpmd leg with `--idle-sleep 200` (the forwarding lcores share CPUs
+# with testpmd's): the same exact counts, so sleeping loses nothing; once traffic stopped each
+# lcore slept (`idle_sleeps` of /vuswitch/lcores grew within a second) and looped no more than
+# 256 times per sleep allows; /vuswitch/fwd reports `idle_sleep_us` 200.
 # Leg qemu (a real multiqueue guest): two QEMU guests (TCG) with `-smp 2`, `-netdev
 # vhost-user,...,queues=2` and `-device virtio-net-pci,mq=on,vectors=0`. Linux enables
 # min(CPUs, queue pairs) = 2 pairs by default (no ethtool needed) and its XPS map sends from CPU
@@ -45,7 +50,9 @@ vus_test_init switch_mq "${1:-}"
 LEGS=("${@:2}")
 [ ${#LEGS[@]} -eq 0 ] && LEGS=(testpmd qemu)
 for l in "${LEGS[@]}"; do
-    case "$l" in testpmd | qemu) ;; *) echo "usage: $0 BUILD_DIR [testpmd|qemu]" >&2; exit 1 ;; esac
+    case "$l" in testpmd | testpmd_sleep | qemu) ;;
+    *) echo "usage: $0 BUILD_DIR [testpmd|testpmd_sleep|qemu]" >&2; exit 1 ;;
+    esac
 done
 need_root_or_skip
 [ -x "$VUS_BIN" ] || fail "vuswitch binary not found at $VUS_BIN (build it first)"
@@ -55,7 +62,7 @@ command -v "$TESTPMD" >/dev/null 2>&1 && have_testpmd=1
 command -v "$VUS_QEMU" >/dev/null 2>&1 && have_qemu=1
 RUN=()
 for l in "${LEGS[@]}"; do
-    if [ "$l" = testpmd ] && [ $have_testpmd = 0 ]; then
+    if [ "$l" != qemu ] && [ $have_testpmd = 0 ]; then
         note "no $TESTPMD: skipping the testpmd leg"
     elif [ "$l" = qemu ] && [ $have_qemu = 0 ]; then
         note "no $VUS_QEMU: skipping the qemu leg"
@@ -65,14 +72,16 @@ for l in "${LEGS[@]}"; do
 done
 [ ${#RUN[@]} -gt 0 ] || skip "neither $TESTPMD nor $VUS_QEMU available for: ${LEGS[*]}"
 TO=${VUS_TEST_TIMEOUT:-30}
+CLIENT=$HERE/../../devtools/vuswitch-telemetry.py
 
 # --- vuswitch with two forwarding lcores on two CPUs ---------------------------------------------
-# start_vs NAME SOCK0 SOCK1: like start_vuswitch, with --lcores instead of -l
+# start_vs NAME SOCK0 SOCK1 [ARG...]: like start_vuswitch, with --lcores instead of -l; ARGs go
+# to vuswitch
 start_vs() {
     local name=$1
     start_bg "$name" "$VUS_BIN" --lcores 0@0,1@0,2@1 --main-lcore 0 --no-pci \
         --file-prefix "$VUS_PREFIX-$name" --no-huge -m 256 '--log-level=vus.*:debug' -- \
-        --vhost-user "$2,queues=2" --vhost-user "$3,queues=2" --fwd switch
+        --vhost-user "$2,queues=2" --vhost-user "$3,queues=2" --fwd switch "${@:4}"
     wait_for_log "${VUS_LOG[$name]}" "$(port_re 1 "$3" listening)" "$TO" ||
         fail "$name: port 1 not listening"
     wait_for_log "${VUS_LOG[$name]}" 'forwarding \(switch\) on 2 lcore\(s\)' "$TO" ||
@@ -171,11 +180,15 @@ tp_quit() {
     exec {fd}>&-
 }
 
+# leg_testpmd [IDLE_SLEEP_US]: with an idle sleep, vuswitch runs with --idle-sleep and the lcores
+# must have slept once traffic stopped, with every frame still accounted for exactly.
 leg_testpmd() {
-    note "testpmd leg: vuswitch (2 lcores) + testpmd with two virtio-user ports, 2 queue pairs each"
+    local sleep_us=${1:-}
+    note "testpmd leg: vuswitch (2 lcores${sleep_us:+, --idle-sleep $sleep_us}) + testpmd with two" \
+        "virtio-user ports, 2 queue pairs each"
     local s0=$VUS_T/tp0.sock s1=$VUS_T/tp1.sock vs=vs-tp tp=testpmd
     local mac0=02:00:00:00:5a:01 mac1=02:00:00:00:5a:02
-    start_vs "$vs" "$s0" "$s1"
+    start_vs "$vs" "$s0" "$s1" ${sleep_us:+--idle-sleep "$sleep_us"}
     local vlog=${VUS_LOG[$vs]}
     tp_start "$tp" \
         --vdev "net_virtio_user0,path=$s0,queues=2,queue_size=1024,mac=$mac0" \
@@ -189,6 +202,7 @@ leg_testpmd() {
     sleep "${VUS_MQ_SECONDS:-4}"
     tp_do "$tp" "stop"
     sleep 1 # vuswitch drains what is still in the rings
+    [ -z "$sleep_us" ] || check_idle_sleeps "$VUS_PREFIX-$vs" "$sleep_us"
     local tlog=${VUS_LOG[$tp]} start
     start=$(($(wc -l <"$tlog") + 1))
     tp_do "$tp" "show port xstats 0"
@@ -230,6 +244,36 @@ leg_testpmd() {
     [ "$lhits" -gt 0 ] || fail "the lcore caches never spared the table a known source"
     note "testpmd leg passed"
 }
+
+# check_idle_sleeps FILE_PREFIX US: /vuswitch/fwd reports the setting, and each forwarding lcore,
+# idle now, slept (idle_sleeps grew) and polled far less than it can spin: a sleep of US after
+# every FWD_IDLE_STREAK (256) empty loops allows at most 256 loops per US of the window (twice
+# that is the bound here; an lcore that never sleeps loops tens of millions of times a second).
+check_idle_sleeps() {
+    local pfx=$1 us=$2 a b t0 t1
+    t0=$(date +%s.%N)
+    a=$(python3 "$CLIENT" --file-prefix "$pfx" /vuswitch/lcores) || fail "no /vuswitch/lcores"
+    sleep 1
+    b=$(python3 "$CLIENT" --file-prefix "$pfx" /vuswitch/lcores) || fail "no /vuswitch/lcores"
+    t1=$(date +%s.%N)
+    python3 "$CLIENT" --file-prefix "$pfx" /vuswitch/fwd | grep -q "\"idle_sleep_us\": ${us}[,}]" ||
+        fail "/vuswitch/fwd does not report idle_sleep_us $us"
+    python3 - "$a" "$b" "$us" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" <<'PY' ||
+import json, sys
+a, b, us, secs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+ok = len(b) == 2
+for lc in sorted(b):
+    slept = b[lc]["idle_sleeps"] - a[lc]["idle_sleeps"]
+    loops = b[lc]["loops"] - a[lc]["loops"]
+    bound = 2 * 256 * (secs * 1e6 / us + 1)
+    print("lcore %s: %d loops, %d idle sleeps in %.2f s (bound %d loops)" % (lc, loops, slept, secs, bound))
+    ok = ok and slept > 0 and loops <= bound
+sys.exit(0 if ok else 1)
+PY
+        fail "idle lcores did not sleep as asked"
+}
+
+leg_testpmd_sleep() { leg_testpmd 200; }
 
 leg_qemu() {
     note "qemu leg: vuswitch (2 lcores) + two QEMU guests with 2 vCPUs and 2 queue pairs"
