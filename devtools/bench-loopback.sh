@@ -90,7 +90,7 @@ usage() {
 # vuswitch) and B (rte_vhost); "clean" leaves out noisy samples.
 summarize() {
 	awk -F, -v clean="${2:-}" 'NR > 1 && $7 != "" && !(clean != "" && $15 == 1) {
-		print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $11 }' "$1" |
+		print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $11 "," $1 }' "$1" |
 		sort -t, -k2,2n -k3,3r -k4,4n |
 		awk -F, -v A="${3:-vuswitch}" -v B="${4:-rte_vhost}" '
 		function median(list,    a, n, i, j, t) {
@@ -108,10 +108,21 @@ summarize() {
 			s[$1 "," $5] = s[$1 "," $5] " " $6
 			o[$1 "," $5] = o[$1 "," $5] " " $7
 			cnt[$1 "," $5]++
+			at[$1 "," $5 "," $8] = $6; if ($8 > nr) nr = $8
+		}
+		# median over rounds of A/B measured in the same round, seconds apart:
+		# cancels the slow swings of a shared host
+		function paired(c,    l, i, x, y) {
+			l = ""
+			for (i = 1; i <= nr; i++) {
+				x = at[c "," A "," i]; y = at[c "," B "," i]
+				if (x != "" && y != "" && y > 0) l = l " " x / y
+			}
+			return l == "" ? "-" : sprintf("%.2f", median(l))
 		}
 		END {
-			printf "| case | %s Mpps | %s Mpps | ratio %s/%s | samples (A/B) | other CPU, cores (A/B) |\n", A, B, A, B
-			print "| --- | ---: | ---: | ---: | --- | --- |"
+			printf "| case | %s Mpps | %s Mpps | ratio %s/%s | paired, per round | samples (A/B) | other CPU, cores (A/B) |\n", A, B, A, B
+			print "| --- | ---: | ---: | ---: | ---: | --- | --- |"
 			for (i = 1; i <= nc; i++) {
 				c = order[i]
 				mv = median(s[c "," A]); mh = median(s[c "," B])
@@ -119,7 +130,7 @@ summarize() {
 				fh = (mh == "") ? "-" : sprintf("%.2f", mh / 1e6)
 				r = (mv == "" || mh == "" || mh == 0) ? "-" : sprintf("%.2f", mv / mh)
 				ov = median(o[c "," A]); oh = median(o[c "," B])
-				printf "| %s | %s | %s | %s | %d/%d | %s/%s |\n", c, fv, fh, r,
+				printf "| %s | %s | %s | %s | %s | %d/%d | %s/%s |\n", c, fv, fh, r, paired(c),
 					cnt[c "," A], cnt[c "," B],
 					ov == "" ? "-" : sprintf("%.2f", ov), oh == "" ? "-" : sprintf("%.2f", oh)
 			}

@@ -48,6 +48,8 @@
 #   --window S          window in seconds (default 6)
 #   --max-other C       noise gate in cores (default 0.3); --quiet-wait S (30); --retries N (1)
 #   --ovs-mem MB        OVS dpdk-socket-mem (default 512)
+#   --idle-sleep US     vuswitch --idle-sleep US and OVS pmd-maxsleep=US (testpmd has no such
+#                       setting): for the 2q case, where pollers share CPUs
 #   --no-install        do not apt-get install openvswitch-switch-dpdk when missing
 #   --out DIR           results (default /tmp/vus-bench-switch.<time>)
 #   --summary-only DIR  print the tables of an earlier run
@@ -69,7 +71,7 @@ OVS_VSWITCHD=${OVS_VSWITCHD:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 ROUNDS=5 SIZES="64 1518" BACKENDS="vuswitch testpmd ovs" QCASES="1"
 WARMUP=3 WINDOW=6 MAX_OTHER=0.3 QUIET_WAIT=30 RETRIES=1 OVS_MEM=512 INSTALL=true
-OUT="" SUMMARY_ONLY=""
+OUT="" SUMMARY_ONLY="" IDLE_SLEEP=""
 NB_MBUFS=32768
 MAC0=02:00:00:00:5b:00 MAC1=02:00:00:00:5b:01
 
@@ -82,7 +84,7 @@ usage() {
 # summarize CSV [clean]: one Markdown table, medians in Mpps.
 summarize() {
     awk -F, -v clean="${2:-}" 'NR > 1 && $6 != "" && !(clean != "" && $15 == 1) {
-        print $2 "," $5 "," $6 "," $11 "," $12 "," $13 }' "$1" |
+        print $2 "," $5 "," $6 "," $11 "," $12 "," $13 "," $1 }' "$1" |
         awk -F, '
         function median(list,    a, n, i, j, t) {
             n = split(list, a, " ")
@@ -101,10 +103,22 @@ summarize() {
             k = $1 "," $2
             s[k] = s[k] " " $3; o[k] = o[k] " " $4; n[k]++
             if ($5 != "") { uc[k] += $5; fl[k] += $6 }
+            # a retried sample replaces the first one of its round
+            at[k "," $7] = $3; if ($7 > nr) nr = $7
+        }
+        # paired B: median over rounds of vuswitch / B measured in the same round,
+        # seconds apart (cancels the slow swings of a shared host)
+        function paired(c, b,    l, i, x, y) {
+            l = ""
+            for (i = 1; i <= nr; i++) {
+                x = at[c ",vuswitch," i]; y = at[c "," b "," i]
+                if (x != "" && y != "" && y > 0) l = l " " x / y
+            }
+            return l == "" ? "-" : sprintf("%.2f", median(l))
         }
         END {
-            print "| case | vuswitch Mpps | testpmd-io Mpps | OVS Mpps | vuswitch/testpmd-io | vuswitch/OVS | samples (vus/tp/ovs) | unicast share vus / OVS | other CPU, cores (vus/tp/ovs) |"
-            print "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+            print "| case | vuswitch Mpps | testpmd-io Mpps | OVS Mpps | vuswitch/testpmd-io | vuswitch/OVS | paired, per round (tp / OVS) | samples (vus/tp/ovs) | unicast share vus / OVS | other CPU, cores (vus/tp/ovs) |"
+            print "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |"
             for (i = 1; i <= nc; i++) {
                 c = order[i]
                 v = median(s[c ",vuswitch"]); t = median(s[c ",testpmd"]); w = median(s[c ",ovs"])
@@ -112,8 +126,9 @@ summarize() {
                 sh = (su > 0 ? sprintf("%.4f", uc[c ",vuswitch"] / su) : "-") " / " \
                      (so > 0 ? sprintf("%.4f", uc[c ",ovs"] / so) : "-")
                 ov = median(o[c ",vuswitch"]); ot = median(o[c ",testpmd"]); oo = median(o[c ",ovs"])
-                printf "| %s | %s | %s | %s | %s | %s | %d/%d/%d | %s | %s/%s/%s |\n", c, f(v), f(t), f(w),
-                    r(v, t), r(v, w), n[c ",vuswitch"], n[c ",testpmd"], n[c ",ovs"], sh,
+                printf "| %s | %s | %s | %s | %s | %s | %s / %s | %d/%d/%d | %s | %s/%s/%s |\n", c, f(v), f(t), f(w),
+                    r(v, t), r(v, w), paired(c, "testpmd"), paired(c, "ovs"),
+                    n[c ",vuswitch"], n[c ",testpmd"], n[c ",ovs"], sh,
                     ov == "" ? "-" : sprintf("%.2f", ov), ot == "" ? "-" : sprintf("%.2f", ot),
                     oo == "" ? "-" : sprintf("%.2f", oo)
             }
@@ -166,6 +181,7 @@ while [ $# -gt 0 ]; do
     --quiet-wait) QUIET_WAIT=$2; shift ;;
     --retries) RETRIES=$2; shift ;;
     --ovs-mem) OVS_MEM=$2; shift ;;
+    --idle-sleep) IDLE_SLEEP=$2; shift ;;
     --no-install) INSTALL=false ;;
     --out) OUT=$2; shift ;;
     --summary-only) SUMMARY_ONLY=$2; shift ;;
@@ -348,7 +364,8 @@ be_cmd() { # be_cmd BACKEND QUEUES
     case "$1" in
     vuswitch)
         echo "$VUSWITCH $(be_lcores "$q") ${EAL_COMMON[*]} --file-prefix $BE_PREFIX --" \
-            "--vhost-user $S0,client,queues=$q --vhost-user $S1,client,queues=$q --fwd ${VUS_FWD:-switch}" ;;
+            "--vhost-user $S0,client,queues=$q --vhost-user $S1,client,queues=$q --fwd ${VUS_FWD:-switch}" \
+            "${IDLE_SLEEP:+--idle-sleep $IDLE_SLEEP}" ;;
     testpmd)
         echo "$TESTPMD $(be_lcores "$q") ${EAL_COMMON[*]} --file-prefix $BE_PREFIX" \
             "--vdev net_vhost0,iface=$S0,client=1,queues=$q" \
@@ -357,7 +374,8 @@ be_cmd() { # be_cmd BACKEND QUEUES
     ovs)
         echo "ovsdb-server + $OVS_VSWITCHD; other_config: dpdk-init=true" \
             "pmd-cpu-mask=$([ "$q" -eq 1 ] && echo 0x2 || echo 0x3) dpdk-socket-mem=$OVS_MEM" \
-            "dpdk-extra='--no-pci --file-prefix $OVS_PREFIX'; add-br $OVS_BR datapath_type=netdev;" \
+            "dpdk-extra='--no-pci --file-prefix $OVS_PREFIX'${IDLE_SLEEP:+ pmd-maxsleep=$IDLE_SLEEP};" \
+            "add-br $OVS_BR datapath_type=netdev;" \
             "add-port vhu0/vhu1 type=dpdkvhostuserclient options:vhost-server-path=$S0/$S1;" \
             "flows: the default (actions=NORMAL)" ;;
     esac
@@ -381,7 +399,8 @@ ovs_start() {
         ovsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
             "other_config:pmd-cpu-mask=$mask" "other_config:dpdk-socket-mem=$OVS_MEM" \
             "other_config:dpdk-socket-limit=$OVS_MEM" \
-            "other_config:dpdk-extra=--no-pci --file-prefix $OVS_PREFIX" || return 1
+            "other_config:dpdk-extra=--no-pci --file-prefix $OVS_PREFIX" \
+            ${IDLE_SLEEP:+"other_config:pmd-maxsleep=$IDLE_SLEEP"} || return 1
     OVS_RUNDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR \
         stdbuf -oL -eL "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" --no-chdir \
         --pidfile="$OVS_DIR/vswitchd.pid" --unixctl="$OVS_DIR/vswitchd.ctl" \
@@ -423,11 +442,21 @@ cpu_ticks() {
     echo "$busy $own"
 }
 
+# vus_lcores: "rx_packets loops busy_loops" summed over vuswitch's forwarding lcores (telemetry;
+# empty if the socket does not answer). Tells a back-end that waits for the generator (few busy
+# loops, full bursts) from one that is the bottleneck (every loop busy).
+vus_lcores() {
+    "$TOP/devtools/vuswitch-telemetry.py" --file-prefix "$BE_PREFIX" /vuswitch/lcores 2>/dev/null |
+        python3 -c 'import json, sys
+d = json.loads(sys.stdin.read() or "{}")
+print(*(sum(v.get(k, 0) for v in d.values()) for k in ("rx_packets", "loops", "busy_loops")))' 2>/dev/null
+}
+
 # run_sample ROUND BACKEND SIZE QUEUES: sets SAMPLE_LINE and SAMPLE_OTHER
 run_sample() {
     local round=$1 be=$2 size=$3 q=$4
     local case="${size}B-${q}q" tag lp gen_log be_log gen_pid be_pid="" cmd st1 st2 c1 c2 other
-    local pps="" pps_tp="" p0="" p1="" win="" uc="" fl="" note=""
+    local pps="" pps_tp="" p0="" p1="" win="" uc="" fl="" note="" l1="" l2="" lc_busy="" lc_burst=""
     tag=$(printf 'r%02d-%s-%s' "$round" "$case" "$be")
     lp=$OUT/logs/$tag
     gen_log=$lp-generator.log be_log=$lp-backend.log
@@ -463,7 +492,7 @@ run_sample() {
             cp "$OVS_DIR"/*.log "$OUT/logs/" 2>/dev/null
             ovs_stop
             SAMPLE_LINE="$round,$case,$size,$q,$be,,,,,,,,,ovs-start-failed"
-            SAMPLE_OTHER=""
+            SAMPLE_OTHER="" SAMPLE_LCORE=","
             return 0
         fi
         be_pid=${OVS_PIDS[1]}
@@ -490,6 +519,7 @@ run_sample() {
     } >&3
     sleep "$WARMUP"
     local pids=("$be_pid" "$gen_pid" "${OVS_PIDS[@]+"${OVS_PIDS[@]}"}")
+    [ "$be" = vuswitch ] && l1=$(vus_lcores)
     c1=$(cpu_ticks "${pids[@]}")
     st1=$(gen_stats "$gen_log")
     if [ -n "${VUS_BENCH_PERF:-}" ]; then # a cpu-clock profile of the window (both CPUs)
@@ -499,6 +529,12 @@ run_sample() {
     fi
     st2=$(gen_stats "$gen_log")
     c2=$(cpu_ticks "${pids[@]}")
+    [ "$be" = vuswitch ] && l2=$(vus_lcores)
+    if [ -n "$l1" ] && [ -n "$l2" ]; then # busy share of the loops, packets per busy loop
+        read -r lc_busy lc_burst < <(echo "$l1 $l2" | awk '{
+            l = $5 - $2; b = $6 - $3
+            printf "%.3f %.1f\n", (l > 0 ? b / l : 0), (b > 0 ? ($4 - $1) / b : 0) }')
+    fi
     other=$(echo "$c1 $c2" | awk -v hz="$HZ" -v w="$WINDOW" '{
         f = (($3 - $1) - ($4 - $2)) / hz / w; if (f < 0) f = 0; printf "%.2f", f }')
     if [ -n "$st1" ] && [ -n "$st2" ]; then
@@ -554,8 +590,9 @@ run_sample() {
     if grep -qiE 'segmentation|panic|assert|core dumped' "$be_log" "$gen_log"; then
         anomaly "$tag: crash signature in the logs"
     fi
-    log "$tag: ${pps:-?} pps (testpmd Rx-pps $p0 + $p1; unicast ${uc:--} flooded ${fl:--}; other CPU $other)"
+    log "$tag: ${pps:-?} pps (testpmd Rx-pps $p0 + $p1; unicast ${uc:--} flooded ${fl:--}; other CPU $other${lc_busy:+; busy loops $lc_busy, $lc_burst pkts each})"
     SAMPLE_LINE="$round,$case,$size,$q,$be,$pps,$pps_tp,$p0,$p1,$win,$other,$uc,$fl,$note"
+    SAMPLE_LCORE="$lc_busy,$lc_burst"
     SAMPLE_OTHER=$other
 }
 
@@ -593,13 +630,13 @@ sample() {
             noisy=1
             break
         fi
-        echo "$SAMPLE_LINE,1,$attempt,$MEM_MODE" >>"$REJECTED"
+        echo "$SAMPLE_LINE,1,$attempt,$MEM_MODE,$SAMPLE_LCORE" >>"$REJECTED"
         log "noisy sample (other processes took $SAMPLE_OTHER cores > $MAX_OTHER): repeating"
     done
-    echo "$SAMPLE_LINE,$noisy,$attempt,$MEM_MODE" >>"$CSV"
+    echo "$SAMPLE_LINE,$noisy,$attempt,$MEM_MODE,$SAMPLE_LCORE" >>"$CSV"
 }
 
-echo "round,case,size,queues,backend,pps,rx_pps_testpmd,rx_pps_port0,rx_pps_port1,window_s,other_cpu,unicast,flooded,note,noisy,attempt,memory" >"$CSV"
+echo "round,case,size,queues,backend,pps,rx_pps_testpmd,rx_pps_port0,rx_pps_port1,window_s,other_cpu,unicast,flooded,note,noisy,attempt,memory,vus_busy_share,vus_pkts_per_busy_loop" >"$CSV"
 head -n1 "$CSV" >"$REJECTED"
 {
     echo "date: $(date -Is)"
