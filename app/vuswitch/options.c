@@ -45,7 +45,7 @@ vus_options_usage(const char *prog)
 		"        a queue the port does not have is not pinned. Repeatable\n"
 		"  --idle-sleep US\n"
 		"        a forwarding lcore that found nothing to do %u times in a row sleeps\n"
-		"        US microseconds (1..%u; default 0: always poll). For lcores that share\n"
+		"        US microseconds (0..%u; 0, the default: always poll). For lcores that share\n"
 		"        their CPU with other busy threads; adds up to US (and the kernel's\n"
 		"        timer slack) to the first packet after an idle spell\n",
 		prog, VHOST_CTRL_DEFAULT_QUEUE_PAIRS, VHOST_CTRL_MAX_QUEUE_PAIRS, VUS_DEFAULT_PORTS,

@@ -89,19 +89,26 @@ deliver(struct virtq *vq, struct rte_mbuf **pkts, uint16_t n)
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
+/* The poller of queue q also delivers what other lcores handed over. */
+static uint16_t
+vhost_drain(struct vus_port *p, uint16_t q)
+{
+	struct port_vhost *pv = p->priv;
+	struct rte_mbuf *h[32];
+	unsigned int k;
+
+	if (likely(rte_ring_empty(pv->handoff[q])))
+		return 0;
+	k = rte_ring_sc_dequeue_burst(pv->handoff[q], (void **)h, 32, NULL);
+	deliver(pv->tx[q], h, (uint16_t)k);
+	return (uint16_t)k;
+}
+
 static uint16_t
 vhost_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct port_vhost *pv = p->priv;
-	struct virtq *vq = pv->rx[q];
+	struct virtq *vq = ((struct port_vhost *)p->priv)->rx[q];
 
-	/* The owner of queue q also delivers what other lcores handed over. */
-	if (unlikely(!rte_ring_empty(pv->handoff[q]))) {
-		struct rte_mbuf *h[32];
-		unsigned int k = rte_ring_sc_dequeue_burst(pv->handoff[q], (void **)h, 32, NULL);
-
-		deliver(pv->tx[q], h, (uint16_t)k);
-	}
 	return virtq_dequeue_burst(vq, virtq_conf_get(vq), mp, pkts, n);
 }
 
@@ -188,6 +195,7 @@ static const struct vus_port_ops vhost_ops = {
 	.rx_burst = vhost_rx,
 	.tx_burst = vhost_tx,
 	.queue_owner = vhost_queue_owner,
+	.drain = vhost_drain,
 	.stats_get = vhost_stats,
 	.destroy = free_port,
 };

@@ -12,7 +12,9 @@
  *  - Each worker lcore runs fwd_lcore_main() for the life of the process.
  *    Once per loop it loads its plan (which (port, queue) pairs it polls)
  *    and the port table, both immutable and RCU-published, and it reports
- *    a quiescent state to the shared rte_rcu_qsbr after every loop.
+ *    a quiescent state to the shared rte_rcu_qsbr after every loop. During
+ *    an idle sleep (fwd_params.idle_sleep_us) it is offline, holding no
+ *    pointer, and grace periods do not wait for it.
  *  - The control thread changes plans and ports by publishing new ones and
  *    waiting for a grace period; a queue moving between lcores is first
  *    taken from its old owner (grace period), then given to the new one,

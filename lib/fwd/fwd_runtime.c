@@ -42,8 +42,10 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 	uint64_t t;
 
 	ports = atomic_load_explicit(&rt->ports, memory_order_acquire);
-	if (unlikely(atomic_load_explicit(&lc->tx_first, memory_order_relaxed) != 0))
+	if (unlikely(atomic_load_explicit(&lc->tx_first, memory_order_relaxed) != 0)) {
 		tx_first_once(lc, plan, ports);
+		busy = plan != NULL && plan->n != 0;
+	}
 	if (plan == NULL)
 		return false;
 	/*
@@ -62,6 +64,9 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 
 		if (engine->poll != NULL)
 			engine->poll(lc, ports, in, plan->polls[i].queue);
+		/* Frames other lcores handed over for this queue's TX side. */
+		if (unlikely(vus_port_drain(in, plan->polls[i].queue) != 0))
+			busy = true;
 		n = vus_port_rx(in, plan->polls[i].queue, rt->params.mp, pkts, FWD_BURST);
 		if (n == 0)
 			continue;
@@ -73,8 +78,9 @@ loop_once(struct fwd_lcore *lc, const struct fwd_engine *engine)
 		t = now;
 	}
 	lc->stats.busy_loops += busy;
-	/* An engine that makes its own traffic (txonly) is never idle. */
-	return busy || engine->poll != NULL;
+	/* An engine that makes its own traffic (txonly) is never idle while
+	 * it has queues to send on. */
+	return busy || (engine->poll != NULL && plan->n != 0);
 }
 
 /*

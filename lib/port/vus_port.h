@@ -42,6 +42,14 @@ struct vus_port_ops {
 	 */
 	uint16_t (*tx_burst)(struct vus_port *p, uint16_t txq, struct rte_mbuf **pkts, uint16_t n);
 	/**
+	 * Optional: send what other lcores handed over for the TX side that
+	 * the poller of RX queue @p q owns (a driver whose TX queues are not
+	 * per lcore). Called by that poller before each rx_burst; returns the
+	 * frames it sent, so that an lcore with only handed-over traffic is
+	 * not taken for idle.
+	 */
+	uint16_t (*drain)(struct vus_port *p, uint16_t q);
+	/**
 	 * Optional: RX queue @p q is now polled by the lcore whose TX queue id
 	 * is @p txq (UINT16_MAX: by none). Called by the control thread between
 	 * grace periods, so the driver may give that lcore the matching TX side.
@@ -71,6 +79,13 @@ vus_port_rx(struct vus_port *p, uint16_t q, struct rte_mempool *mp, struct rte_m
 	    uint16_t n)
 {
 	return p->ops->rx_burst(p, q, mp, pkts, n);
+}
+
+/** The driver's drain op for RX queue @p q's poller; 0 without one. */
+static inline uint16_t
+vus_port_drain(struct vus_port *p, uint16_t q)
+{
+	return p->ops->drain != NULL ? p->ops->drain(p, q) : 0;
 }
 
 static inline uint16_t
