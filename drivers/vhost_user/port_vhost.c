@@ -32,7 +32,6 @@ struct port_vhost {
 	/* For each lcore TX queue id: the guest queue it owns, or NO_QUEUE. */
 	_Atomic uint16_t own[MAX_TXQ];
 	uint16_t owner_of[VHOST_CTRL_MAX_QUEUE_PAIRS]; /* control thread's view */
-	uint64_t handoff_full;                         /* counted by senders: approximate */
 };
 
 /* What a guest takes as it is, from the features it negotiated. */

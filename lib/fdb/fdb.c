@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -66,16 +65,6 @@ tsc_ms(void *arg)
 	const struct rte_reciprocal_u64 *per_ms = arg;
 
 	return rte_reciprocal_divide_u64(rte_get_tsc_cycles(), per_ms);
-}
-
-static uint64_t
-monotonic_ms(void *arg)
-{
-	struct timespec ts;
-
-	RTE_SET_USED(arg);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 uint64_t
@@ -663,12 +652,12 @@ fdb_create(const struct fdb_params *p)
 	if (p->now_ms != NULL) {
 		fdb->now_ms = p->now_ms;
 		fdb->clock_arg = p->clock_arg;
-	} else if (rte_get_tsc_hz() >= 1000) {
-		fdb->tsc_per_ms = rte_reciprocal_value_u64(rte_get_tsc_hz() / 1000);
+	} else {
+		/* EAL measured the rate at start (rte_zmalloc above needs EAL). */
+		fdb->tsc_per_ms = rte_reciprocal_value_u64(
+			RTE_MAX(rte_get_tsc_hz() / 1000, (uint64_t)1));
 		fdb->now_ms = tsc_ms;
 		fdb->clock_arg = &fdb->tsc_per_ms;
-	} else {
-		fdb->now_ms = monotonic_ms; /* no TSC rate known */
 	}
 	ring_size = p->learn_ring_size ? p->learn_ring_size : FDB_DEFAULT_LEARN_RING;
 

@@ -117,10 +117,12 @@ fwd_lcore_main(void *arg)
 					 atomic_load_explicit(&rt->engine, memory_order_relaxed));
 		lc->stats.loops++;
 		rte_rcu_qsbr_quiescent(qs, lc->lcore_id);
-		idle = busy ? 0 : idle + 1;
-		if (unlikely(idle >= FWD_IDLE_STREAK) && sleep_us != 0) {
-			idle = 0;
-			idle_sleep(lc, qs, sleep_us);
+		if (sleep_us != 0) {
+			idle = busy ? 0 : idle + 1;
+			if (unlikely(idle == FWD_IDLE_STREAK)) {
+				idle = 0;
+				idle_sleep(lc, qs, sleep_us);
+			}
 		}
 	}
 	rte_rcu_qsbr_thread_offline(qs, lc->lcore_id);
