@@ -17,7 +17,7 @@ UnitEalEnv::SetUp()
 					  "--no-pci",
 					  "--no-shconf",
 					  "-l",
-					  "0",
+					  lcores_,
 					  "--file-prefix",
 					  "vus-" + name_ + "-" + std::to_string(getpid()),
 					  "--log-level=*:error",

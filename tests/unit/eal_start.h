@@ -13,17 +13,17 @@ struct rte_mempool;
  * DPDK's EAL and one mbuf pool, once per unit test binary (a gtest
  * Environment: register it with ::testing::AddGlobalTestEnvironment).
  * EAL: no hugepages (mem_mb of ordinary memory), no PCI, no shared config,
- * lcore 0, IOVA as VA, logs at error level, a file prefix of the binary's
- * name and pid (test binaries run in parallel never share a runtime
- * directory), then @p extra (e.g. a log level for a type). Pool: @p
- * pool_size mbufs of the default size.
+ * lcores @p lcores (default: lcore 0 only), IOVA as VA, logs at error
+ * level, a file prefix of the binary's name and pid (test binaries run in
+ * parallel never share a runtime directory), then @p extra (e.g. a log
+ * level for a type). Pool: @p pool_size mbufs of the default size.
  */
 class UnitEalEnv : public ::testing::Environment {
 public:
 	UnitEalEnv(std::string name, unsigned mem_mb, unsigned pool_size,
-		   std::vector<std::string> extra = {})
+		   std::vector<std::string> extra = {}, std::string lcores = "0")
 		: name_(std::move(name)), mem_mb_(mem_mb), pool_size_(pool_size),
-		  extra_(std::move(extra))
+		  extra_(std::move(extra)), lcores_(std::move(lcores))
 	{
 	}
 	void SetUp() override;
@@ -35,6 +35,7 @@ private:
 	std::string name_;
 	unsigned mem_mb_, pool_size_;
 	std::vector<std::string> extra_;
+	std::string lcores_;
 	struct rte_mempool *pool_ = nullptr;
 };
 

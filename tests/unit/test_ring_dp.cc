@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * RING-2 and RING-4 with the real datapath. Whether a ring is processed is
+ * RING-2, RING-4 and LOG-9 with the real datapath. Whether a ring is processed is
  * decided by two pieces together: the control plane publishes a conf only
  * for a started ring, and the datapath skips a ring without one. So these
  * tests run the control plane with the scripted front-end (tfe.h) and a
