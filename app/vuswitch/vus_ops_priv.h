@@ -3,7 +3,8 @@
 #define VUS_OPS_PRIV_H
 
 /*
- * State of the operations layer, shared by vus_ops.c (ports) and
+ * State of the operations layer, shared by its files: vus_ops.c (plumbing,
+ * registry), vus_ops_stats.c, vus_ops_port.c, vus_ops_vhost.c (ports) and
  * vus_ops_fwd.c (forwarding, table). Everything but `closing` and
  * `inflight` is read and written on the control thread only.
  */
@@ -45,6 +46,9 @@ struct ops_state {
 
 extern struct ops_state g_ops;
 
+/* Control-thread scratch for vhost_ctrl_port_info() (too big for a stack). */
+extern struct vhost_port_info g_vinfo;
+
 /* Write the reason into err (may be NULL) and return ret. */
 int ops_fail(char *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -54,6 +58,9 @@ void ops_leave(void);
 
 /* Run fn(arg) on the control thread, inside ops_enter()/ops_leave(). */
 int ops_call(int (*fn)(void *), void *arg, char *err);
+
+/* Index of the forwarding lcore with EAL id @p lcore_id, or -1. */
+int ops_lcore_index(int lcore_id);
 
 /* Control thread: the registry entry of port id, or NULL with a reason. */
 struct ops_port *ops_port_get(uint16_t id, char *err);
