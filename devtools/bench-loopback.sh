@@ -50,6 +50,12 @@
 #   --vuswitch-b PATH the vuswitch_b back-end's binary ($VUSWITCH_B); its table
 #                     compares it with vuswitch, e.g. --backends "vuswitch vuswitch_b"
 #   --testpmd PATH    binary (default dpdk-testpmd; $TESTPMD)
+#   --burst-stats     the front-end records its RX burst sizes (testpmd's
+#                     `set record-burst-stats on`) over the window: column
+#                     fe_rx_empty_pct is the share of its RX bursts that came
+#                     back empty (how often the traffic loop waited for the
+#                     back-end), summarized per case; costs the front-end an
+#                     array increment per burst
 #   -h, --help
 # Results in DIR: samples.csv (one line per sample; other_cpu/steal_cpu = CPU
 # that other processes / the hypervisor took during the window, noisy=1 when
@@ -79,11 +85,26 @@ MAX_OTHER=0.10
 RETRIES=2
 QUIET_WAIT=30
 NB_MBUFS=16384
+BURST_STATS=false
 
 usage() {
 	sed -n '4,/^$/s/^# \{0,1\}//p' "$0" | sed '/^SPDX/d'
 	exit "${1:-0}"
 }
+
+# The awk function both summaries use: median of a space-separated list
+# ("" for an empty one).
+AWK_MEDIAN='
+function median(list,    a, n, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j > 0 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	if (n == 0) return ""
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}'
 
 # Summary: median Mpps per case and back-end, ratio A/B.
 # summarize CSV [clean] [A B]: the Markdown table of back-ends A (default
@@ -92,17 +113,7 @@ summarize() {
 	awk -F, -v clean="${2:-}" 'NR > 1 && $7 != "" && !(clean != "" && $15 == 1) {
 		print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $11 "," $1 }' "$1" |
 		sort -t, -k2,2n -k3,3r -k4,4n |
-		awk -F, -v A="${3:-vuswitch}" -v B="${4:-rte_vhost}" '
-		function median(list,    a, n, i, j, t) {
-			n = split(list, a, " ")
-			for (i = 2; i <= n; i++) {
-				t = a[i]
-				for (j = i - 1; j > 0 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]
-				a[j + 1] = t
-			}
-			if (n == 0) return ""
-			return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
+		awk -F, -v A="${3:-vuswitch}" -v B="${4:-rte_vhost}" "$AWK_MEDIAN"'
 		{
 			if (!($1 in seen)) { seen[$1] = 1; order[++nc] = $1 }
 			s[$1 "," $5] = s[$1 "," $5] " " $6
@@ -136,6 +147,29 @@ summarize() {
 			}
 		}'
 }
+# summarize_empty CSV: median share of the front-end's empty RX bursts per
+# case and back-end (column 17, --burst-stats).
+summarize_empty() {
+	awk -F, 'NR > 1 && $17 != "" { print $2 "," $6 "," $17 }' "$1" | awk -F, "$AWK_MEDIAN"'
+		{
+			if (!($1 in seen)) { seen[$1] = 1; order[++nc] = $1 }
+			if (!($2 in bseen)) { bseen[$2] = 1; be[++nb] = $2 }
+			v[$1 "," $2] = v[$1 "," $2] " " $3
+		}
+		END {
+			printf "| case |"; for (b = 1; b <= nb; b++) printf " %s: front-end RX empty %% |", be[b]
+			printf "\n| --- |"; for (b = 1; b <= nb; b++) printf " ---: |"
+			printf "\n"
+			for (i = 1; i <= nc; i++) {
+				printf "| %s |", order[i]
+				for (b = 1; b <= nb; b++) {
+					l = v[order[i] "," be[b]]
+					printf " %s |", l == "" ? "-" : median(l)
+				}
+				printf "\n"
+			}
+		}'
+}
 # write_summary CSV: the tables (and the anomalies), to stdout and summary.md.
 write_summary() {
 	local csv=$1 dir noisy repeated mem rounds
@@ -156,6 +190,12 @@ write_summary() {
 			echo "A/B of the two vuswitch binaries (vuswitch_b: --vuswitch-b):"
 			echo
 			summarize "$csv" "" vuswitch_b vuswitch
+		fi
+		if awk -F, 'NR > 1 && $17 != "" { f = 1 } END { exit !f }' "$csv"; then
+			echo
+			echo "Front-end RX bursts that came back empty, median % (--burst-stats):"
+			echo
+			summarize_empty "$csv"
 		fi
 		if [ "$noisy" -gt 0 ]; then
 			echo
@@ -191,6 +231,7 @@ while [ $# -gt 0 ]; do
 	--vuswitch) VUSWITCH=$2; shift ;;
 	--vuswitch-b) VUSWITCH_B=$2; shift ;;
 	--testpmd) TESTPMD=$2; shift ;;
+	--burst-stats) BURST_STATS=true ;;
 	-h | --help) usage 0 ;;
 	*) echo "unknown option: $1" >&2; usage 2 >&2 ;;
 	esac
@@ -395,7 +436,7 @@ anomaly() {
 run_sample() {
 	local round=$1 be=$2 size=$3 ring=$4 mrg=$5
 	local case="${size}B-$ring-mrg$mrg" tag be_log fe_log be_pid fe_pid cmd
-	local s1 s2 rx1 rx2 t1 t2 rxpps txpps counted c1 c2 noise
+	local s1 s2 rx1 rx2 t1 t2 rxpps txpps counted c1 c2 noise n0
 	tag=$(printf 'r%02d-%s-%s' "$round" "$case" "$be")
 	be_log=$OUT/logs/$tag-backend.log
 	fe_log=$OUT/logs/$tag-frontend.log
@@ -421,6 +462,7 @@ run_sample() {
 		stop_pid "$be_pid"; forget_pid "$be_pid"
 		SAMPLE_LINE="$round,$case,$size,$ring,$mrg,$be,,,,,,,$MEM_MODE,$(date +%s)"
 		SAMPLE_OTHER=""
+		SAMPLE_EMPTY=""
 		return 0
 	fi
 	if [ "$be" = rte_vhost ]; then
@@ -443,10 +485,12 @@ run_sample() {
 	sleep 1 # virtio-user re-sends its memory table right after port start
 	echo "set fwd mac" >&3
 	[ "$size" -gt 64 ] && echo "set txpkts $size" >&3
+	$BURST_STATS && echo "set record-burst-stats on" >&3
 	echo "start tx_first 32" >&3
 	sleep "$WARMUP"
 	c1=$(cpu_ticks "$be_pid" "$fe_pid")
 	s1=$(tp_show 3 "$fe_log" || true)
+	$BURST_STATS && echo "clear fwd stats all" >&3
 	if [ -n "${VUS_BENCH_PERF:-}" ]; then # a cpu-clock profile of the window (both CPUs)
 		perf record -q -e cpu-clock -F 4000 -a -o "$OUT/logs/$tag-perf.data" -- sleep "$WINDOW" \
 			>/dev/null 2>&1
@@ -455,6 +499,19 @@ run_sample() {
 	fi
 	s2=$(tp_show 3 "$fe_log" || true)
 	c2=$(cpu_ticks "$be_pid" "$fe_pid")
+	SAMPLE_EMPTY=""
+	if $BURST_STATS; then
+		n0=$(wc -l <"$fe_log")
+		echo "show fwd stats all" >&3
+		if wait_for 5 eval "tail -n +$((n0 + 1)) '$fe_log' | grep -q 'RX-bursts'"; then
+			# "RX-bursts : N [P% of 0 pkts + ...]": 0 when empty bursts are
+			# not among the sizes testpmd lists
+			SAMPLE_EMPTY=$(tail -n +$((n0 + 1)) "$fe_log" | awk '/RX-bursts/ {
+				e = 0
+				if (match($0, /[0-9]+% of 0 pkts/)) e = substr($0, RSTART, RLENGTH) + 0
+				print e; exit }')
+		fi
+	fi
 	noise=$(echo "$c1 $c2" | awk -v hz="$HZ" -v w="$WINDOW" '{
 		f = (($4 - $1) - ($6 - $3)) / hz / w; if (f < 0) f = 0
 		printf "%.2f,%.2f", f, ($5 - $2) / hz / w }')
@@ -489,7 +546,7 @@ run_sample() {
 	if [ -n "$rxpps" ] && [ "$rxpps" -eq 0 ]; then
 		anomaly "$tag: zero Rx-pps (stall)"
 	fi
-	log "$tag: Rx-pps ${rxpps:-?} (counted ${counted:-?}, Tx-pps ${txpps:-?}; other/steal CPU $noise)"
+	log "$tag: Rx-pps ${rxpps:-?} (counted ${counted:-?}, Tx-pps ${txpps:-?}; other/steal CPU $noise)${SAMPLE_EMPTY:+; front-end RX empty $SAMPLE_EMPTY %}"
 	SAMPLE_LINE="$round,$case,$size,$ring,$mrg,$be,$rxpps,$txpps,$counted,$(awk -v a="$t1" \
 		-v b="$t2" 'BEGIN { printf "%.2f", b - a }'),$noise,$MEM_MODE,$(date +%s)"
 	SAMPLE_OTHER=${noise%%,*}
@@ -536,13 +593,13 @@ sample() {
 			anomaly "$2 $3 $4 mrg$5 round $1: other processes took $SAMPLE_OTHER cores in every attempt: kept, flagged noisy"
 			break
 		fi
-		echo "$SAMPLE_LINE,1,$attempt" >>"$REJECTED"
+		echo "$SAMPLE_LINE,1,$attempt,$SAMPLE_EMPTY" >>"$REJECTED"
 		log "noisy sample (other processes took $SAMPLE_OTHER cores > $MAX_OTHER): repeating"
 	done
-	echo "$SAMPLE_LINE,$noisy,$attempt" >>"$CSV"
+	echo "$SAMPLE_LINE,$noisy,$attempt,$SAMPLE_EMPTY" >>"$CSV"
 }
 
-echo "round,case,size,ring,mrg_rxbuf,backend,rx_pps,tx_pps,rx_pps_counted,window_s,other_cpu,steal_cpu,memory,epoch,noisy,attempt" >"$CSV"
+echo "round,case,size,ring,mrg_rxbuf,backend,rx_pps,tx_pps,rx_pps_counted,window_s,other_cpu,steal_cpu,memory,epoch,noisy,attempt,fe_rx_empty_pct" >"$CSV"
 head -n1 "$CSV" >"$REJECTED"
 {
 	echo "date: $(date -Is)"
