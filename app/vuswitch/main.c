@@ -12,12 +12,15 @@
  * the worker lcores forward (lib/fwd) and report quiescent states to `qsbr`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -42,8 +45,19 @@
 #include "vus_log.h"
 #include "vus_ops.h"
 
-/* Forwarding table maintenance (learning, aging) period. */
-#define FDB_PERIOD_MS 10
+/*
+ * Forwarding table maintenance (learning, aging): every FDB_PERIOD_MS while
+ * new addresses and moves come in; after a pass that changed nothing the
+ * period doubles up to FDB_IDLE_PERIOD_MS. The control thread shares a CPU
+ * with a forwarding lcore when there is no spare one (the benchmarks' two
+ * cores), and each wake-up preempts that lcore: a switch whose table is
+ * learnt, or an io/mac engine that never learns, costs ten wake-ups a
+ * second instead of a hundred. A new address after a quiet spell waits at
+ * most FDB_IDLE_PERIOD_MS to be learnt (its frames are flooded meanwhile),
+ * and the learn ring (FDB_DEFAULT_LEARN_RING requests) holds that long.
+ */
+#define FDB_PERIOD_MS 10u
+#define FDB_IDLE_PERIOD_MS 100u
 
 struct vus_app {
 	struct vus_options opts;
@@ -53,18 +67,28 @@ struct vus_app {
 	struct fwd_switch *sw;
 	struct fwd_runtime *rt;
 	struct evloop_timer *fdb_timer;
+	unsigned int fdb_period_ms;
 	struct evloop_timer *load_timer;
 };
 
 static struct vus_app g_app;
-/* Set by SIGINT/SIGTERM; the main lcore notices it within 200 ms. */
+/* Set by SIGINT/SIGTERM. The handler also writes a byte to g_wake (the
+ * self-pipe trick), so the main lcore, asleep in poll() on its read end,
+ * wakes at once whichever thread the signal was delivered to. */
 static volatile sig_atomic_t g_stop;
+static int g_wake[2] = { -1, -1 };
 
 static void
 on_signal(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	g_stop = 1;
+	if (g_wake[1] >= 0 && write(g_wake[1], "", 1) < 0) {
+		/* full: a byte is already waiting */
+	}
+	errno = saved;
 }
 
 static void
@@ -74,8 +98,12 @@ fdb_tick(void *arg)
 
 	struct fdb *fdb = fwd_switch_fdb(app->sw);
 
-	fdb_process(fdb, fdb_now_ms(fdb));
-	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), FDB_PERIOD_MS, fdb_tick, app);
+	if (fdb_process(fdb, fdb_now_ms(fdb)) != 0)
+		app->fdb_period_ms = FDB_PERIOD_MS;
+	else
+		app->fdb_period_ms = RTE_MIN(2 * app->fdb_period_ms, FDB_IDLE_PERIOD_MS);
+	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), app->fdb_period_ms, fdb_tick,
+					  app);
 }
 
 /* RX queue loads, and the automatic rebalance: on the control thread, which
@@ -97,6 +125,7 @@ control_thread(void *arg)
 	struct evloop *loop = vhost_ctrl_loop(app->ctrl);
 	int ret;
 
+	app->fdb_period_ms = FDB_PERIOD_MS;
 	app->fdb_timer = evloop_timer_add(loop, FDB_PERIOD_MS, fdb_tick, app);
 	/* The first tick starts the first measurement interval. */
 	vus_ops_fwd_tick();
@@ -333,6 +362,9 @@ signals_install(void)
 {
 	struct sigaction sa;
 
+	/* Without the pipe, wait_stop() falls back to looking every 200 ms. */
+	if (pipe2(g_wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		g_wake[0] = g_wake[1] = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -340,17 +372,42 @@ signals_install(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Without -i: wait for a signal, printing the stats line if asked to. */
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Without -i: sleep until a signal, printing the stats line every period_s
+ * seconds if asked to. No periodic wake-up otherwise: this thread runs on
+ * the main lcore's CPU, which a forwarding lcore may share.
+ */
 static void
 wait_stop(unsigned int period_s)
 {
-	unsigned int ticks = 0;
+	uint64_t next = monotonic_ms() + (uint64_t)period_s * 1000;
 
 	while (!g_stop) {
-		usleep(100 * 1000);
-		if (period_s != 0 && ++ticks == period_s * 10) {
+		struct pollfd pfd = { .fd = g_wake[0], .events = POLLIN };
+		uint64_t now = monotonic_ms();
+		int timeout = -1;
+		char buf[16];
+
+		if (period_s != 0)
+			timeout = next > now ? (int)RTE_MIN(next - now, (uint64_t)INT32_MAX) : 0;
+		if (g_wake[0] < 0 && (timeout < 0 || timeout > 200))
+			timeout = 200;
+		if (poll(&pfd, g_wake[0] >= 0 ? 1 : 0, timeout) > 0 &&
+		    read(g_wake[0], buf, sizeof(buf)) < 0) {
+			/* drained; g_stop says why we woke */
+		}
+		if (!g_stop && period_s != 0 && monotonic_ms() >= next) {
 			cli_stats_line();
-			ticks = 0;
+			next += (uint64_t)period_s * 1000;
 		}
 	}
 }
