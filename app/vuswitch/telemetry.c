@@ -11,8 +11,8 @@
  * change that succeeded answers {"status": "ok", ...}.
  *
  * This file has the reply helpers and the command table; the commands are
- * in telemetry_port.c (ports: list, details, counters, add, del, RX queue
- * pins), telemetry_vhost.c (vhost-user state) and telemetry_fwd.c (lcores,
+ * in telemetry_port.c (versions; ports: list, details, counters, add, del,
+ * RX queue pins), telemetry_vhost.c (vhost-user state) and telemetry_fwd.c (lcores,
  * forwarding, table).
  */
 #include <stdarg.h>
@@ -51,7 +51,7 @@ tel_ok(struct rte_tel_data *d)
 
 /* A port id parameter; false (with an error reply) if missing or bad. */
 bool
-param_id(const char *params, uint16_t *id, struct rte_tel_data *d, const char *usage)
+tel_param_id(const char *params, uint16_t *id, struct rte_tel_data *d, const char *usage)
 {
 	char *end;
 	unsigned long v;
@@ -70,14 +70,14 @@ param_id(const char *params, uint16_t *id, struct rte_tel_data *d, const char *u
 }
 
 void
-dict_flag(struct rte_tel_data *d, const char *name, bool v)
+tel_dict_flag(struct rte_tel_data *d, const char *name, bool v)
 {
 	rte_tel_data_add_dict_int(d, name, v ? 1 : 0);
 }
 
 /* A new dict container, or NULL. */
 struct rte_tel_data *
-new_dict(void)
+tel_new_dict(void)
 {
 	struct rte_tel_data *c = rte_tel_data_alloc();
 
@@ -87,7 +87,7 @@ new_dict(void)
 }
 
 void
-add_container(struct rte_tel_data *d, const char *name, struct rte_tel_data *c)
+tel_add_container(struct rte_tel_data *d, const char *name, struct rte_tel_data *c)
 {
 	if (c != NULL && rte_tel_data_add_dict_container(d, name, c, 0) != 0)
 		rte_tel_data_free(c);

@@ -30,7 +30,7 @@ lcore_counters(struct rte_tel_data *c, const struct fwd_lcore_stats *s)
 static struct rte_tel_data *
 lcore_dict(const struct vus_lcore_info *li, unsigned int index)
 {
-	struct rte_tel_data *c = new_dict(), *polls = rte_tel_data_alloc();
+	struct rte_tel_data *c = tel_new_dict(), *polls = rte_tel_data_alloc();
 	char pq[16];
 
 	if (c == NULL || polls == NULL) {
@@ -48,7 +48,7 @@ lcore_dict(const struct vus_lcore_info *li, unsigned int index)
 		snprintf(pq, sizeof(pq), "%u/%u", li->polls[k].port, li->polls[k].queue);
 		rte_tel_data_add_array_string(polls, pq);
 	}
-	add_container(c, "polls", polls);
+	tel_add_container(c, "polls", polls);
 	return c;
 }
 
@@ -77,7 +77,7 @@ tel_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	for (unsigned int i = 0; i < fi->nb_lcores; i++) {
 		snprintf(key, sizeof(key), "%u", fi->lcores[i].lcore_id);
-		add_container(d, key, lcore_dict(&fi->lcores[i], i));
+		tel_add_container(d, key, lcore_dict(&fi->lcores[i], i));
 	}
 	free(fi);
 	return 0;
@@ -93,13 +93,13 @@ tel_fwd(const char *cmd, const char *params, struct rte_tel_data *d)
 		return 0;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "engine", fi->engine);
-	dict_flag(d, "running", fi->running);
+	tel_dict_flag(d, "running", fi->running);
 	rte_tel_data_add_dict_int(d, "ports", fi->nports);
 	rte_tel_data_add_dict_int(d, "lcores", (int)fi->nb_lcores);
 	rte_tel_data_add_dict_int(d, "rebalance_interval_s", (int)fi->rebalance_interval_s);
 	rte_tel_data_add_dict_int(d, "idle_sleep_us", (int)fi->idle_sleep_us);
 	lcore_counters(d, &fi->total);
-	sw = new_dict();
+	sw = tel_new_dict();
 	if (sw != NULL) {
 		rte_tel_data_add_dict_u64(sw, "unicast", fi->sw.unicast);
 		rte_tel_data_add_dict_u64(sw, "flooded", fi->sw.flooded);
@@ -107,7 +107,7 @@ tel_fwd(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(sw, "drop_same_port", fi->sw.drop_same_port);
 		rte_tel_data_add_dict_u64(sw, "drop_runt", fi->sw.drop_runt);
 		rte_tel_data_add_dict_u64(sw, "drop_nomem", fi->sw.drop_nomem);
-		add_container(d, "switch", sw);
+		tel_add_container(d, "switch", sw);
 	}
 	free(fi);
 	return 0;
@@ -116,7 +116,7 @@ tel_fwd(const char *cmd, const char *params, struct rte_tel_data *d)
 static struct rte_tel_data *
 fdb_entry_dict(const struct fdb_entry_info *e)
 {
-	struct rte_tel_data *c = new_dict();
+	struct rte_tel_data *c = tel_new_dict();
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
 	if (c == NULL)
@@ -125,7 +125,7 @@ fdb_entry_dict(const struct fdb_entry_info *e)
 	rte_tel_data_add_dict_int(c, "vlan", e->vlan);
 	rte_tel_data_add_dict_string(c, "mac", mac);
 	rte_tel_data_add_dict_int(c, "port", e->port);
-	dict_flag(c, "static", e->is_static);
+	tel_dict_flag(c, "static", e->is_static);
 	rte_tel_data_add_dict_u64(c, "age_s", e->age_s);
 	return c;
 }
@@ -163,12 +163,12 @@ tel_fdb(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "learn_cache_hits", dump.stats.learn_cache_hits);
 	rte_tel_data_add_dict_u64(d, "matching", dump.n);
 	rte_tel_data_add_dict_u64(d, "listed", RTE_MIN(dump.n, (unsigned int)TEL_FDB_MAX));
-	table = new_dict();
+	table = tel_new_dict();
 	for (unsigned int i = 0; table != NULL && i < dump.n && i < TEL_FDB_MAX; i++) {
 		snprintf(key, sizeof(key), "%u", i);
-		add_container(table, key, fdb_entry_dict(&dump.e[i]));
+		tel_add_container(table, key, fdb_entry_dict(&dump.e[i]));
 	}
-	add_container(d, "table", table);
+	tel_add_container(d, "table", table);
 	vus_ops_fdb_dump_free(&dump);
 	return 0;
 }
@@ -235,7 +235,7 @@ tel_fwd_rebalance(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (vus_ops_fwd_rebalance(&r, err) != 0)
 		return tel_error(d, "%s", err);
 	tel_ok(d);
-	dict_flag(d, "applied", r.applied);
+	tel_dict_flag(d, "applied", r.applied);
 	rte_tel_data_add_dict_int(d, "moved", (int)r.moved);
 	rte_tel_data_add_dict_u64(d, "busiest_before_permille", r.max_before / 1000);
 	rte_tel_data_add_dict_u64(d, "busiest_after_permille", r.max_after / 1000);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Telemetry commands about ports: the list, one port's details and counters,
- * adding and removing ports, pinning RX queues. Rules in telemetry.c.
+ * adding and removing ports, pinning RX queues; and the versions. Rules in
+ * telemetry.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		char key[16];
 
 		if (vus_ops_port_get(ids[i], VUS_RATE_NONE, &s, NULL) != 0 ||
-		    (p = new_dict()) == NULL)
+		    (p = tel_new_dict()) == NULL)
 			continue;
 		rte_tel_data_add_dict_string(p, "name", s.name);
 		rte_tel_data_add_dict_string(p, "kind", vus_port_kind_str(s.kind));
@@ -47,7 +48,7 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(p, "rx_packets", s.stats.rx_packets);
 		rte_tel_data_add_dict_u64(p, "tx_packets", s.stats.tx_packets);
 		snprintf(key, sizeof(key), "%u", ids[i]);
-		add_container(d, key, p);
+		tel_add_container(d, key, p);
 	}
 	return 0;
 }
@@ -72,7 +73,7 @@ info_kind(struct rte_tel_data *d, const struct vus_port_summary *s)
 {
 	if (s->kind == VUS_PORT_VHOST) {
 		rte_tel_data_add_dict_string(d, "path", s->path);
-		dict_flag(d, "client", s->client);
+		tel_dict_flag(d, "client", s->client);
 		rte_tel_data_add_dict_int(d, "vhost_id", (int)s->vhost_id);
 		rte_tel_data_add_dict_int(d, "rings_running", (int)s->rings_running);
 	} else {
@@ -91,7 +92,7 @@ tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	char err[VUS_ERR_LEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 	uint16_t id;
 
-	if (!param_id(params, &id, d, "/vuswitch/port/info,<port_id>"))
+	if (!tel_param_id(params, &id, d, "/vuswitch/port/info,<port_id>"))
 		return 0;
 	if (vus_ops_port_get(id, VUS_RATE_NONE, &s, err) != 0)
 		return tel_error(d, "%s", err);
@@ -113,7 +114,7 @@ tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		for (uint16_t q = 0; q < s.nb_queues && q < VUS_OPS_MAX_QUEUES; q++)
 			rte_tel_data_add_array_int(lc,
 						   s.lcore[q] == FWD_NO_LCORE ? -1 : s.lcore[q]);
-		add_container(d, "queue_lcores", lc);
+		tel_add_container(d, "queue_lcores", lc);
 	}
 	/* Measured load of each RX queue, thousandths of an lcore, -1 for none yet. */
 	lc = rte_tel_data_alloc();
@@ -122,7 +123,7 @@ tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		for (uint16_t q = 0; q < s.nb_queues && q < VUS_OPS_MAX_QUEUES; q++)
 			rte_tel_data_add_array_int(lc,
 						   s.load_ppm[q] < 0 ? -1 : s.load_ppm[q] / 1000);
-		add_container(d, "queue_load_permille", lc);
+		tel_add_container(d, "queue_load_permille", lc);
 	}
 	return 0;
 }
@@ -130,7 +131,7 @@ tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 static struct rte_tel_data *
 queue_dict(const struct vus_queue_stats *q, bool vhost)
 {
-	struct rte_tel_data *c = new_dict();
+	struct rte_tel_data *c = tel_new_dict();
 	char name[64];
 
 	if (c == NULL)
@@ -158,7 +159,7 @@ queue_listed(const struct vus_port_xstats *x, uint16_t q)
 static void
 stats_queues(struct rte_tel_data *d, const struct vus_port_xstats *x)
 {
-	struct rte_tel_data *rx = new_dict(), *tx = new_dict();
+	struct rte_tel_data *rx = tel_new_dict(), *tx = tel_new_dict();
 	bool vhost = x->kind == VUS_PORT_VHOST;
 	char key[16];
 
@@ -166,11 +167,11 @@ stats_queues(struct rte_tel_data *d, const struct vus_port_xstats *x)
 		if (!queue_listed(x, q))
 			continue;
 		snprintf(key, sizeof(key), "%u", q);
-		add_container(rx, key, queue_dict(&x->rx[q], vhost));
-		add_container(tx, key, queue_dict(&x->tx[q], vhost));
+		tel_add_container(rx, key, queue_dict(&x->rx[q], vhost));
+		tel_add_container(tx, key, queue_dict(&x->tx[q], vhost));
 	}
-	add_container(d, "rxq", rx);
-	add_container(d, "txq", tx);
+	tel_add_container(d, "rxq", rx);
+	tel_add_container(d, "txq", tx);
 }
 
 static void
@@ -178,11 +179,11 @@ stats_xstats(struct rte_tel_data *d, const struct vus_port_xstats *x)
 {
 	struct rte_tel_data *c;
 
-	if (x->nxstats == 0 || (c = new_dict()) == NULL)
+	if (x->nxstats == 0 || (c = tel_new_dict()) == NULL)
 		return;
 	for (unsigned int i = 0; i < x->nxstats; i++)
 		rte_tel_data_add_dict_u64(c, x->xstats[i].name, x->xstats[i].value);
-	add_container(d, "xstats", c);
+	tel_add_container(d, "xstats", c);
 }
 
 int
@@ -193,7 +194,7 @@ tel_port_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	char err[VUS_ERR_LEN];
 	uint16_t id;
 
-	if (!param_id(params, &id, d, "/vuswitch/port/stats,<port_id>"))
+	if (!tel_param_id(params, &id, d, "/vuswitch/port/stats,<port_id>"))
 		return 0;
 	if (vus_ops_port_get(id, VUS_RATE_TELEMETRY, &s, err) != 0)
 		return tel_error(d, "%s", err);
@@ -283,7 +284,7 @@ tel_port_del(const char *cmd, const char *params, struct rte_tel_data *d)
 	char err[VUS_ERR_LEN];
 	uint16_t id;
 
-	if (!param_id(params, &id, d, "/vuswitch/port/del,<port_id>"))
+	if (!tel_param_id(params, &id, d, "/vuswitch/port/del,<port_id>"))
 		return 0;
 	return reply_port(d, vus_ops_port_del(id, err) != 0 ? -1 : id, err);
 }
@@ -306,7 +307,7 @@ tel_port_rxq_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
 	lcore = strtok_r(NULL, ",", &save);
 	if (port == NULL || queue == NULL || lcore == NULL || strtok_r(NULL, ",", &save) != NULL)
 		return tel_error(d, RXQ_LCORE_USAGE);
-	if (!param_id(port, &id, d, RXQ_LCORE_USAGE))
+	if (!tel_param_id(port, &id, d, RXQ_LCORE_USAGE))
 		return 0;
 	q = strtoul(queue, &end, 10);
 	if (queue[0] < '0' || queue[0] > '9' || *end != '\0' || q > UINT16_MAX)
@@ -319,7 +320,7 @@ tel_port_rxq_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
 	tel_ok(d);
 	rte_tel_data_add_dict_int(d, "port", id);
 	rte_tel_data_add_dict_int(d, "queue", (int)q);
-	dict_flag(d, "pinned", lc >= 0);
+	tel_dict_flag(d, "pinned", lc >= 0);
 	rte_tel_data_add_dict_int(d, "lcore", owner);
 	return 0;
 }

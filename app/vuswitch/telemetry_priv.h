@@ -20,13 +20,13 @@ int tel_error(struct rte_tel_data *d, const char *fmt, ...) __attribute__((forma
 /* Reply {"status": "ok"}, to which the caller may add fields. */
 int tel_ok(struct rte_tel_data *d);
 /* A port id parameter; false (with an error reply) if missing or bad. */
-bool param_id(const char *params, uint16_t *id, struct rte_tel_data *d, const char *usage);
+bool tel_param_id(const char *params, uint16_t *id, struct rte_tel_data *d, const char *usage);
 /* Add name: 0/1. */
-void dict_flag(struct rte_tel_data *d, const char *name, bool v);
+void tel_dict_flag(struct rte_tel_data *d, const char *name, bool v);
 /* A new dict container, or NULL. */
-struct rte_tel_data *new_dict(void);
+struct rte_tel_data *tel_new_dict(void);
 /* Add container @p c (may be NULL) as @p name; freed if it cannot be. */
-void add_container(struct rte_tel_data *d, const char *name, struct rte_tel_data *c);
+void tel_add_container(struct rte_tel_data *d, const char *name, struct rte_tel_data *c);
 
 /* telemetry_port.c */
 int tel_version(const char *cmd, const char *params, struct rte_tel_data *d);

@@ -4,6 +4,7 @@
  * memory, recent requests and hints. Rules in telemetry.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "telemetry_priv.h"
 #include "vhost_msg.h"
@@ -38,11 +39,11 @@ vhost_features(struct rte_tel_data *d, const struct vhost_port_info *vi)
 {
 	rte_tel_data_add_dict_u64(d, "features_offered", vi->features_offered);
 	rte_tel_data_add_dict_u64(d, "features", vi->features);
-	dict_flag(d, "features_set", vi->features_set);
-	add_container(d, "feature_names", feature_names(vi->features, false));
+	tel_dict_flag(d, "features_set", vi->features_set);
+	tel_add_container(d, "feature_names", feature_names(vi->features, false));
 	rte_tel_data_add_dict_u64(d, "protocol_offered", vi->protocol_offered);
 	rte_tel_data_add_dict_u64(d, "protocol_features", vi->protocol_features);
-	add_container(d, "protocol_names", feature_names(vi->protocol_features, true));
+	tel_add_container(d, "protocol_names", feature_names(vi->protocol_features, true));
 	rte_tel_data_add_dict_int(d, "status", vi->status);
 	rte_tel_data_add_dict_int(d, "mtu", vi->mtu);
 }
@@ -51,19 +52,19 @@ static struct rte_tel_data *
 ring_dict(const struct vus_vhost_snapshot *v, unsigned int r)
 {
 	const struct vhost_ring_info *ri = &v->info.rings[r];
-	struct rte_tel_data *c = new_dict();
+	struct rte_tel_data *c = tel_new_dict();
 
 	if (c == NULL)
 		return NULL;
 	rte_tel_data_add_dict_string(c, "guest", r % 2 ? "tx" : "rx");
 	rte_tel_data_add_dict_int(c, "queue", (int)(r / 2));
 	rte_tel_data_add_dict_int(c, "num", (int)ri->num);
-	dict_flag(c, "started", ri->started);
-	dict_flag(c, "enabled", ri->enabled);
-	dict_flag(c, "running", ri->published);
-	dict_flag(c, "broken", ri->broken);
-	dict_flag(c, "kick", ri->has_kick);
-	dict_flag(c, "call", ri->has_call);
+	tel_dict_flag(c, "started", ri->started);
+	tel_dict_flag(c, "enabled", ri->enabled);
+	tel_dict_flag(c, "running", ri->published);
+	tel_dict_flag(c, "broken", ri->broken);
+	tel_dict_flag(c, "kick", ri->has_kick);
+	tel_dict_flag(c, "call", ri->has_call);
 	rte_tel_data_add_dict_u64(c, "base", ri->base);
 	rte_tel_data_add_dict_int(c, "last_avail", ri->last_avail);
 	rte_tel_data_add_dict_int(c, "last_used", ri->last_used);
@@ -79,7 +80,7 @@ ring_dict(const struct vus_vhost_snapshot *v, unsigned int r)
 static void
 vhost_rings(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 {
-	struct rte_tel_data *rings = new_dict();
+	struct rte_tel_data *rings = tel_new_dict();
 	char key[16];
 
 	for (unsigned int r = 0; rings != NULL && r < v->info.nrings; r++) {
@@ -89,22 +90,22 @@ vhost_rings(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 		if (ri->num == 0 && !ri->started && !ri->enabled && !ri->published)
 			continue;
 		snprintf(key, sizeof(key), "%u", r);
-		add_container(rings, key, ring_dict(v, r));
+		tel_add_container(rings, key, ring_dict(v, r));
 	}
-	add_container(d, "rings", rings);
+	tel_add_container(d, "rings", rings);
 }
 
 static void
 vhost_memory(struct rte_tel_data *d, const struct vhost_port_info *vi)
 {
-	struct rte_tel_data *regs = new_dict();
+	struct rte_tel_data *regs = tel_new_dict();
 	char key[16];
 
 	rte_tel_data_add_dict_int(d, "nregions", (int)vi->nregions);
 	rte_tel_data_add_dict_u64(d, "mapped_bytes", vi->mapped_bytes);
 	for (unsigned int k = 0; regs != NULL && k < vi->nregions && k < VHOST_INFO_MAX_REGIONS;
 	     k++) {
-		struct rte_tel_data *c = new_dict();
+		struct rte_tel_data *c = tel_new_dict();
 
 		if (c == NULL)
 			break;
@@ -112,20 +113,20 @@ vhost_memory(struct rte_tel_data *d, const struct vhost_port_info *vi)
 		rte_tel_data_add_dict_u64(c, "size", vi->regions[k].size);
 		rte_tel_data_add_dict_u64(c, "uva", vi->regions[k].uva);
 		snprintf(key, sizeof(key), "%u", k);
-		add_container(regs, key, c);
+		tel_add_container(regs, key, c);
 	}
-	add_container(d, "regions", regs);
+	tel_add_container(d, "regions", regs);
 }
 
 static void
 vhost_steps(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 {
-	struct rte_tel_data *steps = new_dict();
+	struct rte_tel_data *steps = tel_new_dict();
 	char key[16];
 
 	for (unsigned int k = 0; steps != NULL && k < v->info.nsteps; k++) {
 		const struct vhost_step *st = &v->info.steps[k];
-		struct rte_tel_data *c = new_dict();
+		struct rte_tel_data *c = tel_new_dict();
 
 		if (c == NULL)
 			break;
@@ -135,9 +136,9 @@ vhost_steps(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 		rte_tel_data_add_dict_u64(c, "age_ms",
 					  v->now_ms >= st->at_ms ? v->now_ms - st->at_ms : 0);
 		snprintf(key, sizeof(key), "%u", k);
-		add_container(steps, key, c);
+		tel_add_container(steps, key, c);
 	}
-	add_container(d, "steps", steps);
+	tel_add_container(d, "steps", steps);
 }
 
 static void
@@ -152,7 +153,7 @@ vhost_hints(struct rte_tel_data *d, const struct vus_vhost_snapshot *v)
 	rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
 	for (unsigned int k = 0; k < n; k++)
 		rte_tel_data_add_array_string(a, hints[k]);
-	add_container(d, "hints", a);
+	tel_add_container(d, "hints", a);
 }
 
 int
@@ -163,7 +164,7 @@ tel_vhost(const char *cmd, const char *params, struct rte_tel_data *d)
 	char err[VUS_ERR_LEN];
 	uint16_t id;
 
-	if (!param_id(params, &id, d, "/vuswitch/vhost,<port_id>"))
+	if (!tel_param_id(params, &id, d, "/vuswitch/vhost,<port_id>"))
 		return 0;
 	v = malloc(sizeof(*v));
 	if (v == NULL || vus_ops_vhost_get(id, v, err) != 0) {
@@ -174,7 +175,7 @@ tel_vhost(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "id", id);
 	rte_tel_data_add_dict_string(d, "path", vi->path);
-	dict_flag(d, "client", vi->client);
+	tel_dict_flag(d, "client", vi->client);
 	rte_tel_data_add_dict_string(d, "conn", vhost_port_conn_str(vi->conn));
 	rte_tel_data_add_dict_int(d, "connections", (int)vi->connections);
 	rte_tel_data_add_dict_int(d, "queue_pairs", (int)vi->queue_pairs);

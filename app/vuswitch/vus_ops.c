@@ -20,7 +20,7 @@
 
 struct ops_state g_ops;
 
-struct vhost_port_info g_vinfo;
+struct vhost_port_info g_ops_vinfo;
 
 int
 ops_fail(char *err, int ret, const char *fmt, ...)

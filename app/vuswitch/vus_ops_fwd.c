@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The operations layer, part 2: the forwarding runtime (engine, start,
- * stop, lcores) and the forwarding table. See vus_ops.h.
+ * The operations layer: the forwarding runtime (engine, start, stop,
+ * lcores) and the forwarding table. See vus_ops.h.
  */
 #include <errno.h>
 #include <stdlib.h>

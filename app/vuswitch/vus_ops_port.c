@@ -116,9 +116,9 @@ vus_ops_port_add_vhost(const char *path, bool client, unsigned int queue_pairs, 
 		.path = path, .client = client, .queue_pairs = queue_pairs, .err = err
 	};
 
-	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(g_vinfo.path))
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(g_ops_vinfo.path))
 		return ops_fail(err, -EINVAL, "socket path must be 1..%zu characters",
-				sizeof(g_vinfo.path) - 1);
+				sizeof(g_ops_vinfo.path) - 1);
 	if (queue_pairs > VHOST_CTRL_MAX_QUEUE_PAIRS)
 		return ops_fail(err, -EINVAL, "queues must be 1..%u", VHOST_CTRL_MAX_QUEUE_PAIRS);
 	return ops_call(do_add_vhost, &a, err);

@@ -47,7 +47,7 @@ struct ops_state {
 extern struct ops_state g_ops;
 
 /* Control-thread scratch for vhost_ctrl_port_info() (too big for a stack). */
-extern struct vhost_port_info g_vinfo;
+extern struct vhost_port_info g_ops_vinfo;
 
 /* Write the reason into err (may be NULL) and return ret. */
 int ops_fail(char *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -53,10 +54,10 @@ rates_update(struct ops_port *op, enum vus_rate_slot slot, const struct vus_port
 static void
 summary_vhost(const struct ops_port *op, struct vus_port_summary *s)
 {
-	const struct vhost_port_info *vi = &g_vinfo;
+	const struct vhost_port_info *vi = &g_ops_vinfo;
 
 	s->vhost_id = op->vhost_id;
-	if (vhost_ctrl_port_info(g_ops.p.ctrl, op->vhost_id, &g_vinfo) != 0)
+	if (vhost_ctrl_port_info(g_ops.p.ctrl, op->vhost_id, &g_ops_vinfo) != 0)
 		return;
 	memcpy(s->path, vi->path, sizeof(s->path));
 	s->path[sizeof(s->path) - 1] = '\0';

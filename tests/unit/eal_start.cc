@@ -10,18 +10,13 @@
 void
 UnitEalEnv::SetUp()
 {
-	std::vector<std::string> args = { name_,
-					  "--no-huge",
-					  "-m",
-					  std::to_string(mem_mb_),
-					  "--no-pci",
-					  "--no-shconf",
-					  "-l",
-					  lcores_,
-					  "--file-prefix",
-					  "vus-" + name_ + "-" + std::to_string(getpid()),
-					  "--log-level=*:error",
-					  "--iova-mode=va" };
+	std::vector<std::string> args = {
+		name_, "--no-huge", "-m", std::to_string(mem_mb_), "--no-pci", "--no-shconf",
+		/* "0@2,1@3" maps lcores to CPUs: --lcores */
+		lcores_.find('@') != std::string::npos ? "--lcores" : "-l", lcores_,
+		"--file-prefix", "vus-" + name_ + "-" + std::to_string(getpid()),
+		"--log-level=*:error", "--iova-mode=va"
+	};
 	std::vector<char *> argv;
 
 	args.insert(args.end(), extra_.begin(), extra_.end());

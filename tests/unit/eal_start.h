@@ -13,7 +13,8 @@ struct rte_mempool;
  * DPDK's EAL and one mbuf pool, once per unit test binary (a gtest
  * Environment: register it with ::testing::AddGlobalTestEnvironment).
  * EAL: no hugepages (mem_mb of ordinary memory), no PCI, no shared config,
- * lcores @p lcores (default: lcore 0 only), IOVA as VA, logs at error
+ * lcores @p lcores (default: lcore 0 only; a map such as "0@2,1@3" goes
+ * to --lcores), IOVA as VA, logs at error
  * level, a file prefix of the binary's name and pid (test binaries run in
  * parallel never share a runtime directory), then @p extra (e.g. a log
  * level for a type). Pool: @p pool_size mbufs of the default size.

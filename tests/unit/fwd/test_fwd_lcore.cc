@@ -2,9 +2,9 @@
 /*
  * The forwarding lcore loop itself (fwd_lcore_main() in fwd_runtime.c), on
  * a real EAL worker lcore: a runtime with one worker polls one port of a
- * driver written here, whose RX hands out as many frames as the test
- * asks, whose TX takes everything and whose drain op reports frames "handed
- * over by other lcores" when the test says so. What is checked is what an
+ * driver written here, whose RX hands out as many frames as the test asks
+ * and whose drain op reports frames "handed over by other lcores" when the
+ * test says so (the rxonly engine frees what it receives; nothing is sent). What is checked is what an
  * operator sees in /vuswitch/lcores: loops, busy loops, idle sleeps and
  * packets.
  *
@@ -15,7 +15,11 @@
  *    starts the streak again;
  *  - with idle_sleep_us 0 it never sleeps.
  * No test asserts a time: only counts, and that the lcore made progress.
+ * The lcore writes its counters with plain stores (as in production, where
+ * telemetry reads them the same way); the test reads each with a relaxed
+ * 64-bit atomic load.
  */
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,14 +37,32 @@
 
 namespace {
 
-UnitEalEnv *const g_env = static_cast<UnitEalEnv *>(
-	::testing::AddGlobalTestEnvironment(new UnitEalEnv("unit_fwd_lcore", 64, 2047, {}, "0,1")));
+/* lcores 0 (this thread) and 1 (the worker) on the first two CPUs this
+ * process may use, or both on the one it has: "-l 0,1" would fail where
+ * CPU 1 is not in the affinity mask. */
+std::string
+lcore_map()
+{
+	cpu_set_t set;
+	int cpus[2] = { 0, 0 }, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[n++] = c;
+	if (n == 1)
+		cpus[1] = cpus[0];
+	return "0@" + std::to_string(cpus[0]) + ",1@" + std::to_string(cpus[1]);
+}
+
+UnitEalEnv *const g_env = static_cast<UnitEalEnv *>(::testing::AddGlobalTestEnvironment(
+	new UnitEalEnv("unit_fwd_lcore", 64, 2047, {}, lcore_map())));
 
 /* The test port's state, shared between the test thread and the lcore. */
 struct ScriptPort {
 	std::atomic<uint64_t> rx_to_give{ 0 };  /* frames RX still hands out */
 	std::atomic<uint16_t> drain_sends{ 0 }; /* what each drain call reports */
-	std::atomic<uint64_t> drain_calls{ 0 }, rx_calls{ 0 }, tx_taken{ 0 };
+	std::atomic<uint64_t> rx_calls{ 0 };
 	/* The lcore's idle_sleeps, read by the lcore itself (in these
 	 * callbacks) at the first and the last call that had work: sleeps in
 	 * between would have been taken with work coming in. */
@@ -94,8 +116,9 @@ script_rx(struct vus_port *p, uint16_t, struct rte_mempool *mp, struct rte_mbuf 
 uint16_t
 script_tx(struct vus_port *p, uint16_t, struct rte_mbuf **pkts, uint16_t n)
 {
+	/* Not called: rxonly sends nothing. Takes and frees, as a port would. */
+	(void)p;
 	rte_pktmbuf_free_bulk(pkts, n);
-	script_of(p)->tx_taken += n;
 	return n;
 }
 
@@ -106,7 +129,6 @@ script_drain(struct vus_port *p, uint16_t)
 
 	uint16_t sent = s->drain_sends.load();
 
-	s->drain_calls++;
 	if (sent != 0)
 		s->saw_work();
 	return sent;
@@ -179,17 +201,22 @@ protected:
 			<< "every frame handed to the lcore went back to the pool";
 	}
 
-	/* A copy of the lcore's counters (written by it alone; read here
-	 * field by field, each a naturally aligned 64-bit load). */
+	/* A copy of the lcore's counters (written by it alone). loops and
+	 * idle_sleeps are compared with each other: read again until no sleep
+	 * ended between the two loads (this thread may be preempted there). */
 	struct fwd_lcore_stats stats() const
 	{
 		const struct fwd_lcore *lc = fwd_lcore_get(rt_, 0);
-		struct fwd_lcore_stats s;
+		struct fwd_lcore_stats s = {};
+		uint64_t sleeps;
 
+		do {
+			sleeps = __atomic_load_n(&lc->stats.idle_sleeps, __ATOMIC_RELAXED);
+			s.loops = __atomic_load_n(&lc->stats.loops, __ATOMIC_RELAXED);
+			s.idle_sleeps = __atomic_load_n(&lc->stats.idle_sleeps, __ATOMIC_RELAXED);
+		} while (s.idle_sleeps != sleeps);
 		s.rx_packets = __atomic_load_n(&lc->stats.rx_packets, __ATOMIC_RELAXED);
 		s.busy_loops = __atomic_load_n(&lc->stats.busy_loops, __ATOMIC_RELAXED);
-		s.loops = __atomic_load_n(&lc->stats.loops, __ATOMIC_RELAXED);
-		s.idle_sleeps = __atomic_load_n(&lc->stats.idle_sleeps, __ATOMIC_RELAXED);
 		return s;
 	}
 
@@ -237,7 +264,6 @@ TEST_F(FwdLcore, NoSleepWhenIdleSleepIsOff)
 	struct fwd_lcore_stats s = stats();
 
 	EXPECT_EQ(s.idle_sleeps, 0u);
-	EXPECT_GE(s.loops, 20u * FWD_IDLE_STREAK);
 }
 
 /*
@@ -253,8 +279,9 @@ TEST_F(FwdLcore, HandedOverFramesKeepLcoreAwake)
 	ASSERT_NO_FATAL_FAILURE(run(50));
 	ASSERT_TRUE(wait_polls(20 * FWD_IDLE_STREAK));
 	EXPECT_EQ(sp_.sleeps_during_work(), 0);
-	EXPECT_GE(stats().busy_loops, 20u * FWD_IDLE_STREAK);
-	EXPECT_GE(sp_.drain_calls.load(), 20u * FWD_IDLE_STREAK);
+	/* The loop that made the last counted poll may not have counted
+	 * itself busy yet. */
+	EXPECT_GE(stats().busy_loops, 20u * FWD_IDLE_STREAK - 1);
 
 	sp_.drain_sends = 0;
 	const uint64_t sleeps = stats().idle_sleeps;
