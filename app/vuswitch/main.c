@@ -51,13 +51,16 @@
  * period doubles up to FDB_IDLE_PERIOD_MS. The control thread shares a CPU
  * with a forwarding lcore when there is no spare one (the benchmarks' two
  * cores), and each wake-up preempts that lcore: a switch whose table is
- * learnt, or an io/mac engine that never learns, costs ten wake-ups a
- * second instead of a hundred. A new address after a quiet spell waits at
+ * learnt costs ten wake-ups a second instead of a hundred. A new address after a quiet spell waits at
  * most FDB_IDLE_PERIOD_MS to be learnt (its frames are flooded meanwhile),
  * and the learn ring (FDB_DEFAULT_LEARN_RING requests) holds that long.
+ * Engines other than the switch never learn: once a second (aging's
+ * granularity) is enough then, and the first pass after a change to the
+ * switch engine comes within that second.
  */
 #define FDB_PERIOD_MS 10u
 #define FDB_IDLE_PERIOD_MS 100u
+#define FDB_NO_SWITCH_PERIOD_MS 1000u
 
 struct vus_app {
 	struct vus_options opts;
@@ -100,6 +103,8 @@ fdb_tick(void *arg)
 
 	if (fdb_process(fdb, fdb_now_ms(fdb)) != 0)
 		app->fdb_period_ms = FDB_PERIOD_MS;
+	else if (fwd_get_engine(app->rt) != &fwd_switch_engine)
+		app->fdb_period_ms = FDB_NO_SWITCH_PERIOD_MS;
 	else
 		app->fdb_period_ms = RTE_MIN(2 * app->fdb_period_ms, FDB_IDLE_PERIOD_MS);
 	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), app->fdb_period_ms, fdb_tick,
