@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -107,6 +108,10 @@ static pthread_once_t sigbus_once = PTHREAD_ONCE_INIT;
 static int sigbus_init_ret;
 /* Written once before our handler is installed, read by it. */
 static struct sigaction sigbus_prev;
+/* Written (1) after each contained fault, so the control thread need not
+ * poll the count; made once with the handler and never closed, so the
+ * handler never writes to an fd that another thread closed. -1 if none. */
+static int sigbus_efd = -1;
 
 static bool
 guard_in_use(unsigned int kind)
@@ -200,6 +205,12 @@ guest_mem_sigbus_count(void)
 	return atomic_load_explicit(&sigbus_contained, memory_order_acquire);
 }
 
+int
+guest_mem_sigbus_fd(void)
+{
+	return sigbus_efd;
+}
+
 unsigned int
 guest_mem_guard_count(void)
 {
@@ -266,6 +277,13 @@ guard_contain(uintptr_t addr)
 					      memory_order_release);
 			/* After FAULTED: whoever sees the count see the flag. */
 			atomic_fetch_add_explicit(&sigbus_contained, 1, memory_order_release);
+			if (sigbus_efd >= 0) {
+				const uint64_t one = 1;
+
+				/* write() is async-signal-safe; non-blocking, and
+				 * the counter is never read: 2^64 - 2 faults fit. */
+				(void)!write(sigbus_efd, &one, sizeof(one));
+			}
 			return true;
 		}
 	}
@@ -324,6 +342,7 @@ sigbus_install(void)
 		sigbus_init_ret = -errno;
 		return;
 	}
+	sigbus_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* optional: -1 is fine */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sigbus_handler;
 	/* No SA_NODEFER: a SIGBUS inside the handler kills at once instead of

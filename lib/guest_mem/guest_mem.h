@@ -118,6 +118,18 @@ bool guest_mem_guard_faulted(uint32_t guard, const void *start);
 /** SIGBUS faults contained so far in this process. */
 uint64_t guest_mem_sigbus_count(void);
 
+/**
+ * An eventfd the SIGBUS handler writes after each contained fault, for
+ * watching instead of polling guest_mem_sigbus_count(); -1 before
+ * guest_mem_sigbus_init() or if it could not be made. Process-wide and
+ * never closed. Watch it edge-triggered (EPOLLIN | EPOLLET) and do not
+ * read it: each write then wakes every watcher, and it stays readable
+ * (an epoll_ctl(ADD) after a fault reports it at once, so a fault just
+ * before the watch is not missed). Compare guest_mem_sigbus_count() with
+ * the count last seen to know whether anything happened.
+ */
+int guest_mem_sigbus_fd(void);
+
 /** Registry entries in use (live mappings), for tests and statistics. */
 unsigned int guest_mem_guard_count(void);
 

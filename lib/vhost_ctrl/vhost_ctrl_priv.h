@@ -121,7 +121,8 @@ struct vhost_ctrl {
 	struct vhost_ctrl_ops ops;
 	void *ops_ctx;
 	struct vhost_port *ports[VHOST_CTRL_MAX_PORTS];
-	struct evloop_timer *fault_t; /* VHOST_FAULT_POLL_MS tick */
+	struct evloop_watch *fault_w; /* guest_mem_sigbus_fd() edges, */
+	struct evloop_timer *fault_t; /* or a VHOST_FAULT_POLL_MS tick without it */
 	uint64_t faults_seen;         /* guest_mem_sigbus_count() at the last look */
 };
 
