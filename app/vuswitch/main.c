@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,14 +47,17 @@
 #include "vus_ops.h"
 
 /*
- * Forwarding table maintenance (learning, aging): every FDB_PERIOD_MS while
- * new addresses and moves come in; after a pass that changed nothing the
- * period doubles up to FDB_IDLE_PERIOD_MS. The control thread shares a CPU
- * with a forwarding lcore when there is no spare one (the benchmarks' two
- * cores), and each wake-up preempts that lcore: a switch whose table is
- * learnt costs ten wake-ups a second instead of a hundred. A new address after a quiet spell waits at
- * most FDB_IDLE_PERIOD_MS to be learnt (its frames are flooded meanwhile),
- * and the learn ring (FDB_DEFAULT_LEARN_RING requests) holds that long.
+ * Forwarding table maintenance (learning, aging): at once when the table's
+ * learn doorbell rings (fdb_learn_fd(): the first requests queued into an
+ * empty ring), and by timer: every FDB_PERIOD_MS while new addresses and
+ * moves come in; after a pass that changed nothing the period doubles up to
+ * FDB_IDLE_PERIOD_MS. The control thread shares a CPU with a forwarding
+ * lcore when there is no spare one (the benchmarks' two cores), and each
+ * wake-up preempts that lcore: a switch whose table is learnt costs ten
+ * wake-ups a second instead of a hundred. The timer is the fallback for a
+ * request that slipped past the doorbell (queued while a drain was ending):
+ * it waits at most FDB_IDLE_PERIOD_MS, which the learn ring
+ * (FDB_DEFAULT_LEARN_RING requests) holds.
  * Engines other than the switch never learn: once a second (aging's
  * granularity) is enough then, and the first pass after a change to the
  * switch engine comes within that second.
@@ -70,6 +74,7 @@ struct vus_app {
 	struct fwd_switch *sw;
 	struct fwd_runtime *rt;
 	struct evloop_timer *fdb_timer;
+	struct evloop_watch *fdb_doorbell;
 	unsigned int fdb_period_ms;
 	struct evloop_timer *load_timer;
 };
@@ -111,6 +116,19 @@ fdb_tick(void *arg)
 					  app);
 }
 
+/* The learn doorbell rang: learn now (fdb_process() resets it). */
+static void
+fdb_rung(void *arg, int fd, uint32_t events)
+{
+	struct vus_app *app = arg;
+	struct fdb *fdb = fwd_switch_fdb(app->sw);
+
+	(void)fd;
+	(void)events;
+	if (fdb_process(fdb, fdb_now_ms(fdb)) != 0)
+		app->fdb_period_ms = FDB_PERIOD_MS;
+}
+
 /* RX queue loads, and the automatic rebalance: on the control thread, which
  * owns the assignment. */
 static void
@@ -132,12 +150,16 @@ control_thread(void *arg)
 
 	app->fdb_period_ms = FDB_PERIOD_MS;
 	app->fdb_timer = evloop_timer_add(loop, FDB_PERIOD_MS, fdb_tick, app);
+	if (fdb_learn_fd(fwd_switch_fdb(app->sw)) >= 0)
+		app->fdb_doorbell = evloop_watch_add(loop, fdb_learn_fd(fwd_switch_fdb(app->sw)),
+						     EPOLLIN, fdb_rung, app);
 	/* The first tick starts the first measurement interval. */
 	vus_ops_fwd_tick();
 	app->load_timer = evloop_timer_add(loop, FWD_LOAD_INTERVAL_MS, load_tick, app);
 	ret = vhost_ctrl_run(app->ctrl);
 	if (ret != 0)
 		VUS_CTRL_LOG(ERR, "control loop failed: %s\n", strerror(-ret));
+	evloop_watch_del(app->fdb_doorbell);
 	evloop_timer_del(app->fdb_timer);
 	evloop_timer_del(app->load_timer);
 	return NULL;

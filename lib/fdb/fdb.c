@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -179,7 +181,7 @@ fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t 
 	struct fdb_req req[FDB_BULK_MAX];
 	struct fdb_lcore_stats *st;
 	uint32_t now_s = ms_to_s(now);
-	unsigned int i, nreq = 0, enq;
+	unsigned int i, nreq = 0, enq, free_after;
 	uint64_t mask = 0;
 	bool shared;
 
@@ -204,7 +206,14 @@ fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t 
 	if (likely(nreq == 0))
 		return 0;
 
-	enq = rte_ring_mp_enqueue_burst_elem(fdb->learn, req, sizeof(req[0]), nreq, NULL);
+	enq = rte_ring_mp_enqueue_burst_elem(fdb->learn, req, sizeof(req[0]), nreq, &free_after);
+	/* The first requests since the ring was last drained wake the control
+	 * thread: one system call per learning burst, not per frame. */
+	if (unlikely(enq != 0 && free_after + enq == fdb->learn_cap) && fdb->doorbell >= 0) {
+		const uint64_t one = 1;
+
+		(void)!write(fdb->doorbell, &one, sizeof(one));
+	}
 	st = my_stats(fdb, &shared);
 	stat_add(&st->learn_requests, enq, shared);
 	if (unlikely(enq != nreq))
@@ -411,9 +420,22 @@ age_pass(struct fdb *fdb, uint32_t now_s)
 	return n;
 }
 
+int
+fdb_learn_fd(const struct fdb *fdb)
+{
+	return fdb->doorbell;
+}
+
 unsigned int
 fdb_process(struct fdb *fdb, uint64_t now)
 {
+	uint64_t rung;
+
+	/* Reset the doorbell first: a request queued from here on rings it
+	 * again, or is drained below. */
+	if (fdb->doorbell >= 0 && read(fdb->doorbell, &rung, sizeof(rung)) < 0) {
+		/* not rung (EAGAIN) */
+	}
 	uint32_t now_s = ms_to_s(now);
 	unsigned int changed = drain(fdb, now_s, DRAIN_ALL, false);
 
@@ -627,6 +649,9 @@ fdb_alloc_parts(struct fdb *fdb, const struct fdb_params *p, uint32_t ring_size)
 					  RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (fdb->learn == NULL)
 		return -rte_errno;
+	fdb->learn_cap = rte_ring_get_capacity(fdb->learn);
+	/* Optional: without it the owner's periodic fdb_process() still learns. */
+	fdb->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return 0;
 }
 
@@ -646,6 +671,7 @@ fdb_create(const struct fdb_params *p)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	fdb->doorbell = -1;
 	fdb->max_entries = p->max_entries ? p->max_entries : FDB_DEFAULT_ENTRIES;
 	fdb->aging_s = p->aging_s ? p->aging_s : FDB_DEFAULT_AGING_S;
 	fdb->qsbr = p->qsbr;
@@ -681,6 +707,8 @@ fdb_destroy(struct fdb *fdb)
 	if (fdb == NULL)
 		return;
 	rte_ring_free(fdb->learn);
+	if (fdb->doorbell >= 0)
+		close(fdb->doorbell);
 	rte_hash_free(fdb->h); /* also frees its RCU defer queue */
 	rte_free(fdb->lstats);
 	rte_free(fdb->ent);

@@ -16,15 +16,19 @@
  * Threads. There are two roles:
  *
  * - Datapath (any number of lcores at once): fdb_lookup_bulk(),
- *   fdb_learn_bulk() and fdb_now_ms(). They take no lock, make no syscall
- *   and allocate nothing. They never write the hash: fdb_learn_bulk() only
- *   refreshes last_seen of known entries (at most once a second per entry,
- *   so the lines are not bounced between cores per packet) and pushes new
- *   keys and moves as requests onto a multi-producer ring; when the ring is
- *   full the request is dropped and counted (the next frame asks again).
+ *   fdb_learn_bulk() and fdb_now_ms(). They take no lock and allocate
+ *   nothing. They never write the hash: fdb_learn_bulk() only refreshes
+ *   last_seen of known entries (at most once a second per entry, so the
+ *   lines are not bounced between cores per packet) and pushes new keys
+ *   and moves as requests onto a multi-producer ring; when the ring is full
+ *   the request is dropped and counted (the next frame asks again). Their
+ *   one system call: the requests that find the ring empty write the
+ *   doorbell eventfd (fdb_learn_fd()), once per learning burst.
  * - Control (one thread at a time, the only writer): every other function.
  *   fdb_process() drains the learn requests into the hash and ages entries
- *   out; the owner calls it periodically (every few ms).
+ *   out; the owner calls it when the doorbell rings and periodically (the
+ *   aging second, and as a fallback: a request queued while a drain was
+ *   ending may find the ring not yet empty and not ring).
  *
  * Counters the datapath writes are per lcore (indexed by rte_lcore_id());
  * threads without an lcore id share one extra slot updated with atomics,
@@ -205,6 +209,14 @@ int fdb_learn_bulk(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *
  * @return number of entries added, moved or aged by this call
  */
 unsigned int fdb_process(struct fdb *fdb, uint64_t now);
+
+/**
+ * The learn doorbell: an eventfd that becomes readable when learn requests
+ * were queued into an empty ring. Watch it (EPOLLIN) and call
+ * fdb_process(), which resets it. -1 if it could not be made (then only
+ * the periodic calls learn). Closed by fdb_destroy().
+ */
+int fdb_learn_fd(const struct fdb *fdb);
 
 /**
  * Set the aging time; 0 disables aging. Takes effect at the next aging

@@ -52,6 +52,8 @@ struct fdb {
 	struct rte_hash *h;
 	struct fdb_entry *ent;
 	struct rte_ring *learn;
+	unsigned int learn_cap;         /* the ring's capacity */
+	int doorbell;                   /* eventfd, -1 if none: see fdb_learn_fd() */
 	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
 	fdb_clock_fn now_ms;
 	void *clock_arg;

@@ -13,6 +13,8 @@
 #include <tuple>
 #include <vector>
 
+#include <unistd.h>
+
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -40,6 +42,39 @@ TEST_F(Fdb, LearningSourceAppearsAfterProcess)
 	EXPECT_EQ(st.learned, 1u);
 	EXPECT_EQ(st.learn_requests, 1u);
 	EXPECT_EQ(st.learn_drops, 0u);
+}
+
+/*
+ * The learn doorbell: the requests that find the learn ring empty make
+ * fdb_learn_fd() readable (one write per learning burst, however many
+ * requests follow before a drain), fdb_process() resets it, and the next
+ * new source after the drain rings again. A known source rings nothing.
+ */
+TEST_F(Fdb, LearnDoorbellRingsWhenTheRingWasEmpty)
+{
+	make();
+	const int fd = fdb_learn_fd(fdb);
+
+	ASSERT_GE(fd, 0);
+	/* The doorbell's counter, reset; 0 when it was not rung. */
+	auto take = [fd]() {
+		uint64_t v = 0;
+
+		return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? v : 0;
+	};
+	EXPECT_EQ(take(), 0u);
+	EXPECT_EQ(see(key(0, 1), 3), 1);
+	EXPECT_EQ(see(key(0, 2), 3), 1);
+	EXPECT_EQ(see(key(0, 3), 4), 1);
+	EXPECT_EQ(take(), 1u) << "one ring for three requests queued before a drain";
+	EXPECT_EQ(see(key(0, 4), 4), 1);
+	EXPECT_EQ(process(), 4u);
+	EXPECT_EQ(take(), 0u) << "fdb_process() resets the doorbell";
+	EXPECT_EQ(see(key(0, 1), 3), 0) << "known";
+	EXPECT_EQ(take(), 0u);
+	EXPECT_EQ(see(key(0, 5), 3), 1);
+	EXPECT_EQ(take(), 1u) << "the ring was drained: the next request rings";
+	EXPECT_EQ(process(), 1u);
 }
 
 TEST_F(Fdb, LearningKnownSourceOnSamePortAsksNothing)
