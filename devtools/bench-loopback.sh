@@ -92,19 +92,9 @@ usage() {
 	exit "${1:-0}"
 }
 
-# The awk function both summaries use: median of a space-separated list
-# ("" for an empty one).
-AWK_MEDIAN='
-function median(list,    a, n, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++) {
-		t = a[i]
-		for (j = i - 1; j > 0 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]
-		a[j + 1] = t
-	}
-	if (n == 0) return ""
-	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}'
+# AWK_MEDIAN: the summaries' median()
+# shellcheck source=devtools/bench-common.sh
+. "$TOP/devtools/bench-common.sh"
 
 # Summary: median Mpps per case and back-end, ratio A/B.
 # summarize CSV [clean] [A B]: the Markdown table of back-ends A (default

@@ -81,21 +81,14 @@ usage() {
 }
 
 # --- summary -------------------------------------------------------------------------------------
+# AWK_MEDIAN: the summaries' median()
+# shellcheck source=devtools/bench-common.sh
+. "$TOP/devtools/bench-common.sh"
 # summarize CSV [clean]: one Markdown table, medians in Mpps.
 summarize() {
     awk -F, -v clean="${2:-}" 'NR > 1 && $6 != "" && !(clean != "" && $15 == 1) {
         print $2 "," $5 "," $6 "," $11 "," $12 "," $13 "," $1 }' "$1" |
-        awk -F, '
-        function median(list,    a, n, i, j, t) {
-            n = split(list, a, " ")
-            for (i = 2; i <= n; i++) {
-                t = a[i]
-                for (j = i - 1; j > 0 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]
-                a[j + 1] = t
-            }
-            if (n == 0) return ""
-            return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+        awk -F, "$AWK_MEDIAN"'
         function f(v) { return v == "" ? "-" : sprintf("%.2f", v / 1e6) }
         function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
         {

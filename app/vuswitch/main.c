@@ -93,10 +93,22 @@ on_signal(int sig)
 
 	(void)sig;
 	g_stop = 1;
-	if (g_wake[1] >= 0 && write(g_wake[1], "", 1) < 0) {
-		/* full: a byte is already waiting */
-	}
+	if (g_wake[1] >= 0)
+		(void)!write(g_wake[1], "", 1); /* fails only when bytes are waiting */
 	errno = saved;
+}
+
+/* One table pass; a pass that changed something brings the timer back
+ * to FDB_PERIOD_MS. @return whether it changed something. */
+static bool
+fdb_pass(struct vus_app *app)
+{
+	struct fdb *fdb = fwd_switch_fdb(app->sw);
+
+	if (fdb_process(fdb, fdb_now_ms(fdb)) == 0)
+		return false;
+	app->fdb_period_ms = FDB_PERIOD_MS;
+	return true;
 }
 
 static void
@@ -104,14 +116,13 @@ fdb_tick(void *arg)
 {
 	struct vus_app *app = arg;
 
-	struct fdb *fdb = fwd_switch_fdb(app->sw);
-
-	if (fdb_process(fdb, fdb_now_ms(fdb)) != 0)
-		app->fdb_period_ms = FDB_PERIOD_MS;
-	else if (fwd_get_engine(app->rt) != &fwd_switch_engine)
-		app->fdb_period_ms = FDB_NO_SWITCH_PERIOD_MS;
-	else
-		app->fdb_period_ms = RTE_MIN(2 * app->fdb_period_ms, FDB_IDLE_PERIOD_MS);
+	/* A pass that changed nothing: wait longer next time. */
+	if (!fdb_pass(app)) {
+		if (fwd_get_engine(app->rt) != &fwd_switch_engine)
+			app->fdb_period_ms = FDB_NO_SWITCH_PERIOD_MS;
+		else
+			app->fdb_period_ms = RTE_MIN(2 * app->fdb_period_ms, FDB_IDLE_PERIOD_MS);
+	}
 	app->fdb_timer = evloop_timer_add(vhost_ctrl_loop(app->ctrl), app->fdb_period_ms, fdb_tick,
 					  app);
 }
@@ -120,13 +131,9 @@ fdb_tick(void *arg)
 static void
 fdb_rung(void *arg, int fd, uint32_t events)
 {
-	struct vus_app *app = arg;
-	struct fdb *fdb = fwd_switch_fdb(app->sw);
-
 	(void)fd;
 	(void)events;
-	if (fdb_process(fdb, fdb_now_ms(fdb)) != 0)
-		app->fdb_period_ms = FDB_PERIOD_MS;
+	fdb_pass(arg);
 }
 
 /* RX queue loads, and the automatic rebalance: on the control thread, which
@@ -428,10 +435,9 @@ wait_stop(unsigned int period_s)
 			timeout = next > now ? (int)RTE_MIN(next - now, (uint64_t)INT32_MAX) : 0;
 		if (g_wake[0] < 0 && (timeout < 0 || timeout > 200))
 			timeout = 200;
-		if (poll(&pfd, g_wake[0] >= 0 ? 1 : 0, timeout) > 0 &&
-		    read(g_wake[0], buf, sizeof(buf)) < 0) {
-			/* drained; g_stop says why we woke */
-		}
+		/* Drain the pipe; g_stop says why we woke. */
+		if (poll(&pfd, g_wake[0] >= 0 ? 1 : 0, timeout) > 0)
+			(void)!read(g_wake[0], buf, sizeof(buf));
 		if (!g_stop && period_s != 0 && monotonic_ms() >= next) {
 			cli_stats_line();
 			next += (uint64_t)period_s * 1000;

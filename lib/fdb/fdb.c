@@ -429,15 +429,15 @@ fdb_learn_fd(const struct fdb *fdb)
 unsigned int
 fdb_process(struct fdb *fdb, uint64_t now)
 {
+	uint32_t now_s = ms_to_s(now);
+	unsigned int changed;
 	uint64_t rung;
 
-	/* Reset the doorbell first: a request queued from here on rings it
-	 * again, or is drained below. */
-	if (fdb->doorbell >= 0 && read(fdb->doorbell, &rung, sizeof(rung)) < 0) {
-		/* not rung (EAGAIN) */
-	}
-	uint32_t now_s = ms_to_s(now);
-	unsigned int changed = drain(fdb, now_s, DRAIN_ALL, false);
+	/* Reset the doorbell first (EAGAIN: not rung): a request queued from
+	 * here on rings it again, or is drained below. */
+	if (fdb->doorbell >= 0)
+		(void)!read(fdb->doorbell, &rung, sizeof(rung));
+	changed = drain(fdb, now_s, DRAIN_ALL, false);
 
 	/* Ages are whole seconds: one pass a second is enough. */
 	if (fdb->aging_s != 0 && age_s(now_s, fdb->last_age_s) >= 1) {
