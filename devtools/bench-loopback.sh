@@ -56,6 +56,9 @@
 #                     back empty (how often the traffic loop waited for the
 #                     back-end), summarized per case; costs the front-end an
 #                     array increment per burst
+#   --fe-txfreet N    the front-end's --txfreet (default: testpmd's, as in
+#                     DPDK's test plan): 992 frees sent mbufs in small batches
+#                     its mempool cache absorbs (see bench-switch.sh)
 #   -h, --help
 # Results in DIR: samples.csv (one line per sample; other_cpu/steal_cpu = CPU
 # that other processes / the hypervisor took during the window, noisy=1 when
@@ -86,6 +89,7 @@ RETRIES=2
 QUIET_WAIT=30
 NB_MBUFS=16384
 BURST_STATS=false
+FE_TXFREET=""
 
 usage() {
 	sed -n '4,/^$/s/^# \{0,1\}//p' "$0" | sed '/^SPDX/d'
@@ -222,6 +226,7 @@ while [ $# -gt 0 ]; do
 	--vuswitch-b) VUSWITCH_B=$2; shift ;;
 	--testpmd) TESTPMD=$2; shift ;;
 	--burst-stats) BURST_STATS=true ;;
+	--fe-txfreet) FE_TXFREET=$2; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "unknown option: $1" >&2; usage 2 >&2 ;;
 	esac
@@ -370,7 +375,7 @@ fe_cmd() { # size ring mrg
 	[ "$2" = packed ] && vdev="$vdev,packed_vq=1"
 	echo "$TESTPMD -l 0,1 --main-lcore 1 ${COMMON_EAL[*]} ${FE_MEM[*]} --iova-mode=va" \
 		"--file-prefix $FE_PREFIX --vdev $vdev -- -i --nb-cores=1" \
-		"--total-num-mbufs=$NB_MBUFS --rxd=1024 --txd=1024"
+		"--total-num-mbufs=$NB_MBUFS --rxd=1024 --txd=1024${FE_TXFREET:+ --txfreet=$FE_TXFREET}"
 }
 be_cmd() { # backend
 	case "$1" in

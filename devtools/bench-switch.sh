@@ -24,6 +24,19 @@
 #                       pmd-cpu-mask=0x2, dpdk-socket-mem=$OVS_MEM; bridge datapath_type=netdev,
 #                       ports type=dpdkvhostuserclient options:vhost-server-path=S0/S1; the
 #                       default flow (actions=NORMAL)
+#              Two generator settings, each a case of its own, interleaved in every round
+#              (--gen-txfreet): testpmd's default TX free threshold (32), and --txfreet=992.
+#              The threshold decides when the generator frees the mbufs of frames the
+#              back-end has taken: at the default, once more than 992 of its 1024 TX
+#              descriptors came back, about a thousand at once; its mempool cache (250)
+#              overflows into the pool's ring and its RX refill then takes mbufs last
+#              touched a pool's length ago, cold lines on every frame. Whether it gets there
+#              depends on the back-end: one that leaves 32 or more frames waiting in the TX
+#              ring keeps it freeing a few at a time, one that drains the ring at once lets
+#              the returned descriptors pile up past 992. At 992 it frees whenever more than
+#              32 came back, in batches the cache absorbs, whatever the back-end does. The
+#              generator sets the pace in this topology, so the setting moves the ranking
+#              (measured in doc/performance.md, "The generator's TX free threshold").
 #   --mq adds the "2q" case: two queue pairs per port and two forwarding lcores/PMDs in the
 #   back-end (lcores 1@CPU0 and 2@CPU1; OVS pmd-cpu-mask=0x3) and two forwarding lcores in the
 #   generator (--rxq=2 --txq=2 --nb-cores=2, on CPU 0 and CPU 1): four busy pollers on two CPUs,
@@ -48,6 +61,9 @@
 #   --window S          window in seconds (default 6)
 #   --max-other C       noise gate in cores (default 0.3); --quiet-wait S (30); --retries N (1)
 #   --ovs-mem MB        OVS dpdk-socket-mem (default 512)
+#   --gen-txfreet "N.." the generator's --txfreet values (default "default 992"; "default"
+#                       leaves testpmd's): one case per value (suffix -tfdefault, -tf992) when
+#                       there are several, interleaved in every round
 #   --idle-sleep US     vuswitch --idle-sleep US and OVS pmd-maxsleep=US (testpmd has no such
 #                       setting): for the 2q case, where pollers share CPUs
 #   --no-install        do not apt-get install openvswitch-switch-dpdk when missing
@@ -71,7 +87,7 @@ OVS_VSWITCHD=${OVS_VSWITCHD:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
 OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 ROUNDS=5 SIZES="64 1518" BACKENDS="vuswitch testpmd ovs" QCASES="1"
 WARMUP=3 WINDOW=6 MAX_OTHER=0.3 QUIET_WAIT=30 RETRIES=1 OVS_MEM=512 INSTALL=true
-OUT="" SUMMARY_ONLY="" IDLE_SLEEP=""
+OUT="" SUMMARY_ONLY="" IDLE_SLEEP="" GEN_TXFREETS="default 992" GEN_TXFREET="" CASE_SUFFIX=""
 NB_MBUFS=32768
 MAC0=02:00:00:00:5b:00 MAC1=02:00:00:00:5b:01
 
@@ -175,6 +191,7 @@ while [ $# -gt 0 ]; do
     --retries) RETRIES=$2; shift ;;
     --ovs-mem) OVS_MEM=$2; shift ;;
     --idle-sleep) IDLE_SLEEP=$2; shift ;;
+    --gen-txfreet) GEN_TXFREETS=$2; shift ;;
     --no-install) INSTALL=false ;;
     --out) OUT=$2; shift ;;
     --summary-only) SUMMARY_ONLY=$2; shift ;;
@@ -190,6 +207,18 @@ if [ -n "$SUMMARY_ONLY" ]; then
     exit 0
 fi
 case "$ROUNDS" in '' | *[!0-9]* | 0) echo "--rounds: a positive integer" >&2; exit 2 ;; esac
+for tf in $GEN_TXFREETS; do
+    case "$tf" in default) ;; '' | *[!0-9]*) echo "--gen-txfreet: numbers or default" >&2; exit 2 ;; esac
+done
+# use_txfreet VALUE: the generator's setting for the next samples, and their case suffix
+use_txfreet() {
+    GEN_TXFREET=$1
+    [ "$1" = default ] && GEN_TXFREET=""
+    CASE_SUFFIX=""
+    [ "$(echo "$GEN_TXFREETS" | wc -w)" -gt 1 ] && CASE_SUFFIX="-tf$1"
+    return 0
+}
+use_txfreet "${GEN_TXFREETS%% *}"
 for b in $BACKENDS; do
     case "$b" in vuswitch | testpmd | ovs) ;; *) echo "unknown back-end $b" >&2; exit 2 ;; esac
 done
@@ -349,7 +378,8 @@ gen_cmd() { # gen_cmd QUEUES
     echo "$TESTPMD $lc ${EAL_COMMON[*]} --iova-mode=va --file-prefix $GEN_PREFIX" \
         "--vdev net_virtio_user0,path=$S0,server=1,queues=$q,queue_size=1024,mac=$MAC0" \
         "--vdev net_virtio_user1,path=$S1,server=1,queues=$q,queue_size=1024,mac=$MAC1" \
-        "-- -i --nb-cores=$q --rxq=$q --txq=$q --rxd=1024 --txd=1024 --total-num-mbufs=$NB_MBUFS"
+        "-- -i --nb-cores=$q --rxq=$q --txq=$q --rxd=1024 --txd=1024 --total-num-mbufs=$NB_MBUFS" \
+        "${GEN_TXFREET:+--txfreet=$GEN_TXFREET}"
 }
 be_lcores() { [ "$1" -eq 1 ] && echo "-l 0,1 --main-lcore 0" || echo "--lcores 0@0,1@0,2@1 --main-lcore 0"; }
 be_cmd() { # be_cmd BACKEND QUEUES
@@ -448,7 +478,7 @@ print(*(sum(v.get(k, 0) for v in d.values()) for k in ("rx_packets", "loops", "b
 # run_sample ROUND BACKEND SIZE QUEUES: sets SAMPLE_LINE and SAMPLE_OTHER
 run_sample() {
     local round=$1 be=$2 size=$3 q=$4
-    local case="${size}B-${q}q" tag lp gen_log be_log gen_pid be_pid="" cmd st1 st2 c1 c2 other
+    local case="${size}B-${q}q$CASE_SUFFIX" tag lp gen_log be_log gen_pid be_pid="" cmd st1 st2 c1 c2 other
     local pps="" pps_tp="" p0="" p1="" win="" uc="" fl="" note="" l1="" l2="" lc_busy="" lc_burst=""
     tag=$(printf 'r%02d-%s-%s' "$round" "$case" "$be")
     lp=$OUT/logs/$tag
@@ -642,7 +672,10 @@ head -n1 "$CSV" >"$REJECTED"
     echo "noise gate: max-other=$MAX_OTHER cores, retries=$RETRIES, quiet-wait=${QUIET_WAIT}s"
     for q in $QCASES; do
         echo "[$q queue pair(s)]"
-        echo "generator:          $(gen_cmd "$q")"
+        for tf in $GEN_TXFREETS; do
+            use_txfreet "$tf"
+            echo "generator:          $(gen_cmd "$q")"
+        done
         echo "                    + set fwd mac; set eth-peer 0 $MAC1; set eth-peer 1 $MAC0; [set txpkts N]; start tx_first 32"
         for b in $BACKENDS; do
             printf 'back-end %-9s  %s\n' "$b:" "$(be_cmd "$b" "$q")"
@@ -661,8 +694,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
     for q in $QCASES; do
         for size in $SIZES; do
-            for be in "${order[@]}"; do
-                sample "$round" "$be" "$size" "$q"
+            for tf in $GEN_TXFREETS; do
+                use_txfreet "$tf"
+                for be in "${order[@]}"; do
+                    sample "$round" "$be" "$size" "$q"
+                done
             done
         done
     done
