@@ -55,7 +55,9 @@
  * lcore when there is no spare one (the benchmarks' two cores), and each
  * wake-up preempts that lcore: a switch whose table is learnt costs ten
  * wake-ups a second instead of a hundred. The timer is the fallback for a
- * request that slipped past the doorbell (queued while a drain was ending):
+ * request that slipped past the doorbell (queued while a drain was ending,
+ * or within FDB_DOORBELL_GAP_MS of the last ring, the floor that keeps a
+ * guest from turning the doorbell into a system call per pass):
  * it waits at most FDB_IDLE_PERIOD_MS, which the learn ring
  * (FDB_DEFAULT_LEARN_RING requests) holds.
  * Engines other than the switch never learn: once a second (aging's

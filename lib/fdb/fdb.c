@@ -172,6 +172,31 @@ known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s, bool *he
 	return true;
 }
 
+/*
+ * Wake the control thread, at most once per FDB_DOORBELL_GAP_MS. Without the
+ * floor a guest could make an lcore pay a system call per control-thread
+ * pass: frames with ever-new source addresses find the ring freshly drained
+ * each time. A request not rung for waits in the ring for the owner's timer
+ * (fdb.h: fdb_process() is also called periodically). Lcores race on the
+ * compare-and-swap: one of them rings. A clock that went back more than the
+ * gap (an injected one) does not silence the doorbell.
+ */
+static void
+ring_doorbell(struct fdb *fdb, uint64_t now)
+{
+	uint64_t next = __atomic_load_n(&fdb->doorbell_next_ms, __ATOMIC_RELAXED);
+	const uint64_t one = 1;
+
+	if (fdb->doorbell < 0)
+		return;
+	if (now < next && next - now <= FDB_DOORBELL_GAP_MS)
+		return;
+	if (!__atomic_compare_exchange_n(&fdb->doorbell_next_ms, &next, now + FDB_DOORBELL_GAP_MS,
+					 false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	(void)!write(fdb->doorbell, &one, sizeof(one));
+}
+
 int
 fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t *ports,
 		    unsigned int n, uint64_t now, uint64_t *here_mask)
@@ -209,11 +234,8 @@ fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t 
 	enq = rte_ring_mp_enqueue_burst_elem(fdb->learn, req, sizeof(req[0]), nreq, &free_after);
 	/* The first requests since the ring was last drained wake the control
 	 * thread: one system call per learning burst, not per frame. */
-	if (unlikely(enq != 0 && free_after + enq == fdb->learn_cap) && fdb->doorbell >= 0) {
-		const uint64_t one = 1;
-
-		(void)!write(fdb->doorbell, &one, sizeof(one));
-	}
+	if (unlikely(enq != 0 && free_after + enq == fdb->learn_cap))
+		ring_doorbell(fdb, now);
 	st = my_stats(fdb, &shared);
 	stat_add(&st->learn_requests, enq, shared);
 	if (unlikely(enq != nreq))

@@ -23,7 +23,9 @@
  *   and moves as requests onto a multi-producer ring; when the ring is full
  *   the request is dropped and counted (the next frame asks again). Their
  *   one system call: the requests that find the ring empty write the
- *   doorbell eventfd (fdb_learn_fd()), once per learning burst.
+ *   doorbell eventfd (fdb_learn_fd()), once per learning burst and at most
+ *   once per FDB_DOORBELL_GAP_MS (a guest sending ever-new source addresses
+ *   cannot turn it into a system call per control-thread pass).
  * - Control (one thread at a time, the only writer): every other function.
  *   fdb_process() drains the learn requests into the hash and ages entries
  *   out; the owner calls it when the doorbell rings and periodically (the
@@ -91,6 +93,13 @@ struct rte_rcu_qsbr;
 
 /** Default size of the learn-request ring. */
 #define FDB_DEFAULT_LEARN_RING 4096u
+
+/**
+ * Minimum time between two rings of the learn doorbell (fdb clock, ms):
+ * bounds the system calls a stream of new source addresses can cost an
+ * lcore to a thousand a second.
+ */
+#define FDB_DOORBELL_GAP_MS 1u
 
 /**
  * A table key. Build it with fdb_key_make(): the VLAN id must be 12 bits
@@ -212,9 +221,11 @@ unsigned int fdb_process(struct fdb *fdb, uint64_t now);
 
 /**
  * The learn doorbell: an eventfd that becomes readable when learn requests
- * were queued into an empty ring. Watch it (EPOLLIN) and call
- * fdb_process(), which resets it. -1 if it could not be made (then only
- * the periodic calls learn). Closed by fdb_destroy().
+ * were queued into an empty ring, no sooner than FDB_DOORBELL_GAP_MS after
+ * it was last rung (requests queued within the gap wait for the owner's
+ * periodic fdb_process()). Watch it (EPOLLIN) and call fdb_process(), which
+ * resets it. -1 if it could not be made (then only the periodic calls
+ * learn). Closed by fdb_destroy().
  */
 int fdb_learn_fd(const struct fdb *fdb);
 

@@ -57,6 +57,9 @@ struct fdb {
 	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
 	fdb_clock_fn now_ms;
 	void *clock_arg;
+	/* Written by the datapath, at most once per FDB_DOORBELL_GAP_MS: the
+	 * fdb clock before which the doorbell is not rung again. */
+	uint64_t doorbell_next_ms;
 	struct rte_reciprocal_u64 tsc_per_ms; /* the default clock's divisor */
 
 	/*

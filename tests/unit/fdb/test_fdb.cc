@@ -72,8 +72,44 @@ TEST_F(Fdb, LearnDoorbellRingsWhenTheRingWasEmpty)
 	EXPECT_EQ(take(), 0u) << "fdb_process() resets the doorbell";
 	EXPECT_EQ(see(key(0, 1), 3), 0) << "known";
 	EXPECT_EQ(take(), 0u);
+	advance_ms(FDB_DOORBELL_GAP_MS);
 	EXPECT_EQ(see(key(0, 5), 3), 1);
 	EXPECT_EQ(take(), 1u) << "the ring was drained: the next request rings";
+	EXPECT_EQ(process(), 1u);
+}
+
+/* A guest sending ever-new source addresses: each request finds the ring
+ * just drained. The lcore's system calls are bounded by the clock, not by
+ * the control thread's passes; what was not rung for is still learnt. */
+TEST_F(Fdb, LearnDoorbellStormRingsAtMostOncePerGap)
+{
+	make();
+	const int fd = fdb_learn_fd(fdb);
+	const unsigned int per_ms = 50, ms = 4;
+	uint64_t rings = 0;
+	uint32_t n = 1;
+
+	ASSERT_GE(fd, 0);
+	auto take = [fd]() {
+		uint64_t v = 0;
+
+		return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? v : 0;
+	};
+	for (unsigned int t = 0; t < ms; t++) {
+		for (unsigned int i = 0; i < per_ms; i++) {
+			ASSERT_EQ(see(key(0, n++), 3), 1);
+			rings += take();
+			/* The control thread's pass; it learns whatever is queued. */
+			ASSERT_EQ(process(), 1u);
+		}
+		advance_ms(FDB_DOORBELL_GAP_MS);
+	}
+	EXPECT_EQ(rings, (uint64_t)ms) << "one ring per gap, not one per pass";
+	EXPECT_EQ(stats().entries, n - 1) << "every new source learnt";
+	/* A clock that went back does not silence the doorbell. */
+	clock_ms -= 1000;
+	EXPECT_EQ(see(key(0, n++), 3), 1);
+	EXPECT_EQ(take(), 1u);
 	EXPECT_EQ(process(), 1u);
 }
 
