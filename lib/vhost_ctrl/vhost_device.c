@@ -158,6 +158,7 @@ vhost_dev_reset(struct vhost_port *port, bool keep_connection_state)
 		r->enabled = false;
 		r->broken_logged = false;
 		memset(&r->vq.pos, 0, sizeof(r->vq.pos));
+		memset(&r->vq.hold, 0, sizeof(r->vq.hold));
 		r->vq.broken = false;
 		atomic_store(&r->vq.rarp, 0);
 	}

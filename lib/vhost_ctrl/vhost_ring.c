@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
 #include "vhost_ctrl_priv.h"
 
 #define BIT(b) (1ULL << (b))
@@ -161,6 +163,16 @@ build_conf(struct vhost_port *port, unsigned int idx)
 		c->log_used = (r->addr.flags & VHOST_VRING_F_LOG) != 0;
 		c->log_used_gpa = r->addr.log_guest_addr;
 	}
+	/* Guest TX buffers come back a few bursts late to a guest that polls
+	 * (virtq.h, struct virtq_hold): not with EVENT_IDX (it asks when to be
+	 * told), nor while logging (migration wants the ring settled), nor in
+	 * small rings, where the held share would be large. */
+	if (c->tx && !packed &&
+	    !(dev->features & (BIT(VIRTIO_F_EVENT_IDX) | BIT(VHOST_F_LOG_ALL))) &&
+	    c->num >= 4 * VIRTQ_TX_HOLD) {
+		c->tx_hold = VIRTQ_TX_HOLD;
+		c->tx_hold_cycles = rte_get_tsc_hz() / 1000000 * VIRTQ_TX_HOLD_US;
+	}
 	if (translate(port, idx, c) != 0) {
 		free(c);
 		return NULL;
@@ -177,6 +189,7 @@ prepare_start(struct vhost_port *port, unsigned int idx, const struct virtq_conf
 	struct virtq_pos *pos = &r->vq.pos;
 
 	r->vq.broken = false; /* a restart clears a broken ring (DP-15) */
+	memset(&r->vq.hold, 0, sizeof(r->vq.hold));
 	if (r->base_pending) {
 		virtq_pos_decode(pos, r->base, c->packed);
 		r->base_pending = false;
@@ -256,6 +269,10 @@ vhost_rings_refresh(struct vhost_port *port, struct guest_mem_table *old_mem)
 	for (unsigned int i = 0; i < port->nrings; i++) {
 		struct vhost_ring *r = &dev->rings[i];
 
+		/* Withdrawn: return what the lcore held back, in the ring
+		 * it ran on (its memory is freed only below). */
+		if (old[i] != NULL && r->conf == NULL)
+			virtq_release_held(&r->vq, old[i]);
 		log_change(port, i, old[i], r->conf);
 		explain_waiting(port, i);
 		if (ctrl->ops.ring_changed != NULL && (old[i] != NULL || r->conf != NULL))

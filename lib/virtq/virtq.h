@@ -109,6 +109,47 @@ struct virtq_conf {
 	/** Largest GSO frame (HOST_TSO4/6 negotiated), 0 if none. */
 	uint32_t max_gso_frame;
 	int err_fd; /**< eventfd signalled when the ring breaks, -1 if none */
+	/**
+	 * Split TX rings of a polling guest: used entries kept back behind the
+	 * ones taken (0: none; see struct virtq_hold) and for how long at most
+	 * once the guest stops sending, in TSC cycles.
+	 */
+	uint16_t tx_hold;
+	uint64_t tx_hold_cycles;
+};
+
+/** virtq_conf.tx_hold the control plane sets where holding applies. */
+#define VIRTQ_TX_HOLD 64u
+/** Longest a held entry waits once the guest stopped sending (us). */
+#define VIRTQ_TX_HOLD_US 100u
+/** Batches (dequeue calls) a held range may span. */
+#define VIRTQ_HOLD_BATCHES 8u
+
+/**
+ * TX used entries written but not yet published (split rings).
+ *
+ * Why: DPDK's virtio PMD frees sent mbufs when more than (ring size - TX
+ * free threshold) of them are used, about a thousand at once with its
+ * defaults. Such a bulk free overflows its mempool cache, and its RX refill
+ * then takes cold mbufs from the pool's ring: measured, the guest loses a
+ * third of its speed against a back-end that returns buffers at once. When
+ * at least its threshold (32 by default) stays unreturned, it frees a burst
+ * at a time instead, from a hot cache. So for a guest that polls (it asked
+ * for no interrupts and has no EVENT_IDX) the last VIRTQ_TX_HOLD buffers
+ * taken stay unpublished while it keeps sending; their frames are already
+ * forwarded, only the buffers' return waits. Entries are released whole
+ * batches at a time (an IN_ORDER batch has one entry standing for all its
+ * buffers), all of them once no buffer came in for tx_hold_cycles or the
+ * guest asks for interrupts, and by virtq_release_held() when the ring
+ * leaves the datapath.
+ */
+struct virtq_hold {
+	uint64_t last_tsc;                  /**< when buffers last came in */
+	uint16_t count;                     /**< buffers taken, not yet published */
+	uint16_t empty_polls;               /**< polls that found nothing since */
+	uint8_t nb;                         /**< batches held */
+	uint8_t first;                      /**< oldest batch in batch[] */
+	uint16_t batch[VIRTQ_HOLD_BATCHES]; /**< buffers per held batch */
 };
 
 /** Ring position: owned by the lcore while published, else by control. */
@@ -168,6 +209,7 @@ struct virtq {
 	 * guest had sent it, then clears it.
 	 */
 	VIRTQ_ATOMIC(uint64_t) rarp;
+	struct virtq_hold hold; /**< owned like pos */
 	struct virtq_stats stats;
 };
 
@@ -216,6 +258,14 @@ void virtq_request_rarp(struct virtq *vq, const uint8_t mac[6]);
 
 /** Read used->idx of a split ring (used when the ring starts). */
 uint16_t virtq_split_used_idx(const struct virtq_conf *conf);
+
+/**
+ * Publish the used entries a split TX ring holds back (struct virtq_hold).
+ * Control thread, once the ring was withdrawn from the datapath (after
+ * virtq_sync()) and while @p conf, the conf it ran with, and its memory
+ * are still valid. Nothing is written to a broken ring.
+ */
+void virtq_release_held(struct virtq *vq, const struct virtq_conf *conf);
 
 struct rte_mbuf;
 struct rte_mempool;

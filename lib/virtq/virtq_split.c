@@ -16,8 +16,11 @@
  * then go through without touching the general walk. With IN_ORDER, a TX
  * burst is returned with one used entry, the id of its last buffer, and
  * used->idx advanced by the burst (virtio 1.2 §2.7.9, DP-9): every TX used
- * length is 0, so nothing is lost.
+ * length is 0, so nothing is lost. A polling guest gets its TX buffers back
+ * a few bursts late (struct virtq_hold in virtq.h says why); the frames
+ * themselves are not delayed.
  */
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
@@ -224,6 +227,86 @@ publish_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ri
 		vq_call(vq, c);
 }
 
+/* Publish the @p k oldest held batches (their entries are written). */
+static void
+release_batches(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r,
+		unsigned int k)
+{
+	struct virtq_hold *h = &vq->hold;
+	uint16_t n = 0;
+
+	for (unsigned int b = 0; b < k; b++) {
+		n = (uint16_t)(n + h->batch[h->first]);
+		h->first = (uint8_t)((h->first + 1) % VIRTQ_HOLD_BATCHES);
+	}
+	h->nb = (uint8_t)(h->nb - k);
+	h->count = (uint16_t)(h->count - n);
+	/* One batch under IN_ORDER is one entry; several are logged whole. */
+	publish_used(vq, c, r, n, (k == 1 && (c->features & BIT(VIRTQ_F_IN_ORDER))) ? 1 : n);
+}
+
+/*
+ * A TX burst of @p n buffers was taken and its used entries written: keep
+ * the newest tx_hold of them back (struct virtq_hold), publish the rest.
+ * Batches are published whole.
+ */
+static void
+hold_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r, uint16_t n)
+{
+	struct virtq_hold *h = &vq->hold;
+	unsigned int k = 0;
+	uint16_t left;
+
+	if (unlikely(h->nb == VIRTQ_HOLD_BATCHES))
+		release_batches(vq, c, r, 1);
+	h->batch[(h->first + h->nb) % VIRTQ_HOLD_BATCHES] = n;
+	h->nb++;
+	h->count = (uint16_t)(h->count + n);
+	h->last_tsc = rte_rdtsc();
+	h->empty_polls = 0;
+	/* A guest that wants interrupts gets its buffers back at once; so do
+	 * the good ones before a bad entry that broke the ring (DP-9 as
+	 * without holding: nothing is written to the ring after this). */
+	if (unlikely(!(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT) || vq->broken)) {
+		release_batches(vq, c, r, h->nb);
+		return;
+	}
+	left = h->count;
+	while (k < h->nb && left - h->batch[(h->first + k) % VIRTQ_HOLD_BATCHES] >= c->tx_hold) {
+		left = (uint16_t)(left - h->batch[(h->first + k) % VIRTQ_HOLD_BATCHES]);
+		k++;
+	}
+	if (k != 0)
+		release_batches(vq, c, r, k);
+}
+
+/* An empty poll while holding: once the guest has sent nothing for
+ * tx_hold_cycles, give everything back. The clock is read every 32nd
+ * empty poll only. */
+static void
+hold_idle(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r)
+{
+	struct virtq_hold *h = &vq->hold;
+
+	if ((++h->empty_polls & 31) != 0)
+		return;
+	if (rte_rdtsc() - h->last_tsc >= c->tx_hold_cycles)
+		release_batches(vq, c, r, h->nb);
+}
+
+void
+virtq_release_held(struct virtq *vq, const struct virtq_conf *c)
+{
+	struct split_ring r;
+
+	if (c == NULL || c->packed || vq->hold.count == 0 || vq->broken) {
+		memset(&vq->hold, 0, sizeof(vq->hold));
+		return;
+	}
+	ring_of(c, &r);
+	release_batches(vq, c, &r, vq->hold.nb);
+}
+
 /* Check a TX chain's lengths; a drop reason or VQ_OK. */
 static inline int
 tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
@@ -280,7 +363,8 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 		 struct rte_mbuf **pkts, uint16_t n)
 {
 	const bool in_order = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0;
-	const uint16_t avail_idx = vq->pos.last_avail_idx, used_idx = vq->pos.last_used_idx;
+	const uint16_t avail_idx = vq->pos.last_avail_idx;
+	uint16_t used_idx; /* where this burst's used entries go: after the held ones */
 	uint16_t heads[SPLIT_BATCH];
 	uint16_t got = 0, i = 0, count, last = 0;
 	uint64_t bytes = 0;
@@ -288,15 +372,22 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	int avail;
 
 	ring_of(c, &r);
+	/* Holding was switched off (LOG_ALL, EVENT_IDX): give back what is held. */
+	if (unlikely(vq->hold.count != 0 && c->tx_hold == 0))
+		release_batches(vq, c, &r, vq->hold.nb);
 	suppress_kicks(vq, c, &r);
 	avail = avail_count(vq, c, &r);
-	if (avail <= 0)
+	if (avail <= 0) {
+		if (unlikely(vq->hold.count != 0) && !vq->broken)
+			hold_idle(vq, c, &r);
 		return 0;
+	}
 	count = (uint16_t)avail < n ? (uint16_t)avail : n;
 	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
 		return 0; /* the guest's buffers wait for the next poll */
 	}
+	used_idx = (uint16_t)(vq->pos.last_used_idx + vq->hold.count);
 	while (i < count) {
 		uint16_t nb = (uint16_t)RTE_MIN((unsigned int)(count - i), SPLIT_BATCH);
 
@@ -335,7 +426,10 @@ done:
 		/* IN_ORDER: one entry, the last buffer, stands for all i (len 0). */
 		if (in_order)
 			put_used(&r, used_idx, last, 0);
-		publish_used(vq, c, &r, i, in_order ? 1 : i);
+		if (c->tx_hold != 0)
+			hold_used(vq, c, &r, i);
+		else
+			publish_used(vq, c, &r, i, in_order ? 1 : i);
 	}
 	vq->stats.bytes += bytes;
 	vq->stats.packets += got;

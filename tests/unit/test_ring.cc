@@ -358,6 +358,45 @@ TEST_F(Ring, RING_12_COMPAT_9_EventIdxExtendsRingParts)
 	}
 }
 
+/*
+ * DP-5, DP-6 (struct virtq_hold in virtq.h): the datapath may hold back used
+ * entries only on split TX rings of at least 4 x VIRTQ_TX_HOLD buffers
+ * whose guest has no EVENT_IDX (with it the guest says when it wants to
+ * hear) and no dirty log; every other conf publishes at once.
+ */
+TEST_F(Ring, DP5_DP6_TxHoldOnlyWhereItApplies)
+{
+	struct Case {
+		uint64_t features;
+		uint32_t num;
+		bool hold;
+	};
+	const Case cases[] = {
+		{ F_BASIC, STD_NUM, true },
+		{ F_BASIC | F_EVENT_IDX, STD_NUM, false },
+		{ F_BASIC | F_PACKED, STD_NUM, false },
+		{ F_BASIC | F_LOG_ALL, STD_NUM, false },
+		{ F_BASIC, 4 * VIRTQ_TX_HOLD / 2, false },
+	};
+
+	static_assert(STD_NUM >= 4 * VIRTQ_TX_HOLD, "the standard ring holds");
+	for (const Case &k : cases) {
+		Tfe t;
+
+		ASSERT_TRUE(prep(t, k.features));
+		for (unsigned r = 0; r < 2; r++)
+			ASSERT_TRUE(
+				t.setup_ring(r, opts(k.features, k.num,
+						     (k.features & F_PACKED) ? 0x80008000u : 0)));
+		ASSERT_TRUE(conf(0).present && conf(1).present) << std::hex << k.features;
+		EXPECT_EQ(conf(0).c.tx_hold, 0u) << "RX rings never hold";
+		EXPECT_EQ(conf(1).c.tx_hold, k.hold ? VIRTQ_TX_HOLD : 0u)
+			<< std::hex << k.features << std::dec << " num " << k.num;
+		t.close();
+		ASSERT_TRUE(wait_conn(VHOST_PORT_LISTENING));
+	}
+}
+
 TEST_F(Ring, RING_13_SplitUsedIndexReadFromGuestMemory)
 {
 	Tfe t;
