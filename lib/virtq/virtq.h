@@ -140,8 +140,9 @@ struct virtq_conf {
  * forwarded, only the buffers' return waits. Entries are released whole
  * batches at a time (an IN_ORDER batch has one entry standing for all its
  * buffers), all of them once no buffer came in for tx_hold_cycles or the
- * guest asks for interrupts, and by virtq_release_held() when the ring
- * leaves the datapath.
+ * guest asks for interrupts (looked at with every burst and every 32nd
+ * empty poll), and by virtq_release_held() when the ring leaves the
+ * datapath.
  */
 struct virtq_hold {
 	uint64_t last_tsc;                  /**< when buffers last came in */

@@ -281,8 +281,9 @@ hold_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring 
 }
 
 /* An empty poll while holding: once the guest has sent nothing for
- * tx_hold_cycles, give everything back. The clock is read every 32nd
- * empty poll only. */
+ * tx_hold_cycles, or now waits for a call (a driver that stopped on a full
+ * ring and turned interrupts on), give everything back. Looked at every
+ * 32nd empty poll only. */
 static void
 hold_idle(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r)
 {
@@ -290,7 +291,8 @@ hold_idle(struct virtq *vq, const struct virtq_conf *c, const struct split_ring 
 
 	if ((++h->empty_polls & 31) != 0)
 		return;
-	if (rte_rdtsc() - h->last_tsc >= c->tx_hold_cycles)
+	if (!(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT) ||
+	    rte_rdtsc() - h->last_tsc >= c->tx_hold_cycles)
 		release_batches(vq, c, r, h->nb);
 }
 

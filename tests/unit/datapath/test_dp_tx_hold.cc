@@ -143,6 +143,23 @@ TEST_P(TxHold, DP6_GuestAskingForInterruptsGetsAllAtOnce)
 	EXPECT_EQ(back_, taken_);
 }
 
+/* DP-6: a guest that stops sending and turns interrupts on (Linux does
+ * when its ring fills) gets everything and a call within 32 empty polls,
+ * long before the hold time is over. */
+TEST_P(TxHold, DP6_WaitingGuestGetsAllOnEmptyPolls)
+{
+	setup(r, be);
+	burst(r, be, 32);
+	burst(r, be, 32);
+	r.set_no_interrupt(false);
+	for (int p = 0; p < 32; p++)
+		EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_EQ(r.used_idx(), (uint16_t)taken_);
+	EXPECT_EQ(be.calls(), 1u);
+	expect_back_in_order(r);
+	EXPECT_EQ(back_, taken_);
+}
+
 /* A conf without holding (LOG_ALL began, say) returns what is held before
  * anything else, even from a poll that finds nothing. */
 TEST_P(TxHold, DP5_HoldingSwitchedOffReturnsHeld)
