@@ -176,10 +176,12 @@ known_here(struct fdb *fdb, int32_t pos, uint16_t port, uint32_t now_s, bool *he
  * Wake the control thread, at most once per FDB_DOORBELL_GAP_MS. Without the
  * floor a guest could make an lcore pay a system call per control-thread
  * pass: frames with ever-new source addresses find the ring freshly drained
- * each time. A request not rung for waits in the ring for the owner's timer
- * (fdb.h: fdb_process() is also called periodically). Lcores race on the
- * compare-and-swap: one of them rings. A clock that went back more than the
- * gap (an injected one) does not silence the doorbell.
+ * each time. A ring skipped inside the gap is owed: the next request after
+ * the gap rings even into a ring that is not empty (a host not yet learnt
+ * keeps asking with every burst); a request nobody follows waits for the
+ * owner's timer (fdb.h: fdb_process() is also called periodically). Lcores
+ * race on the compare-and-swap: one of them rings. A clock that went back
+ * more than the gap (an injected one) does not silence the doorbell.
  */
 static void
 ring_doorbell(struct fdb *fdb, uint64_t now)
@@ -189,11 +191,15 @@ ring_doorbell(struct fdb *fdb, uint64_t now)
 
 	if (fdb->doorbell < 0)
 		return;
-	if (now < next && next - now <= FDB_DOORBELL_GAP_MS)
+	if (now < next && next - now <= FDB_DOORBELL_GAP_MS) {
+		__atomic_store_n(&fdb->doorbell_owed, true, __ATOMIC_RELAXED);
 		return;
+	}
 	if (!__atomic_compare_exchange_n(&fdb->doorbell_next_ms, &next, now + FDB_DOORBELL_GAP_MS,
 					 false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
+	/* Cleared before the write: a skip after this sets it again. */
+	__atomic_store_n(&fdb->doorbell_owed, false, __ATOMIC_RELAXED);
 	(void)!write(fdb->doorbell, &one, sizeof(one));
 }
 
@@ -234,7 +240,8 @@ fdb_learn_bulk_here(struct fdb *fdb, const struct fdb_key *keys, const uint16_t 
 	enq = rte_ring_mp_enqueue_burst_elem(fdb->learn, req, sizeof(req[0]), nreq, &free_after);
 	/* The first requests since the ring was last drained wake the control
 	 * thread: one system call per learning burst, not per frame. */
-	if (unlikely(enq != 0 && free_after + enq == fdb->learn_cap))
+	if (unlikely(enq != 0) && (free_after + enq == fdb->learn_cap ||
+				   __atomic_load_n(&fdb->doorbell_owed, __ATOMIC_RELAXED)))
 		ring_doorbell(fdb, now);
 	st = my_stats(fdb, &shared);
 	stat_add(&st->learn_requests, enq, shared);
@@ -459,6 +466,8 @@ fdb_process(struct fdb *fdb, uint64_t now)
 	 * here on rings it again, or is drained below. */
 	if (fdb->doorbell >= 0)
 		(void)!read(fdb->doorbell, &rung, sizeof(rung));
+	/* What a skipped ring was owed for is drained below. */
+	__atomic_store_n(&fdb->doorbell_owed, false, __ATOMIC_RELAXED);
 	changed = drain(fdb, now_s, DRAIN_ALL, false);
 
 	/* Ages are whole seconds: one pass a second is enough. */

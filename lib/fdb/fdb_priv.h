@@ -60,6 +60,9 @@ struct fdb {
 	/* Written by the datapath, at most once per FDB_DOORBELL_GAP_MS: the
 	 * fdb clock before which the doorbell is not rung again. */
 	uint64_t doorbell_next_ms;
+	/* A ring was skipped inside the gap: the next request rings (once the
+	 * gap is over) even if the ring is not empty. */
+	bool doorbell_owed;
 	struct rte_reciprocal_u64 tsc_per_ms; /* the default clock's divisor */
 
 	/*

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "fdb.h"
 
@@ -59,6 +60,14 @@ protected:
 	/* Port of @p k, or FDB_PORT_NONE. */
 	uint16_t lookup(const struct fdb_key &k);
 	struct fdb_stats stats();
+	/* The learn doorbell's counter, reset: how often it rang since the
+	 * last call (0 if never). */
+	uint64_t take_doorbell()
+	{
+		uint64_t v = 0;
+
+		return read(fdb_learn_fd(fdb), &v, sizeof(v)) == (ssize_t)sizeof(v) ? v : 0;
+	}
 };
 
 } // namespace fdbt
