@@ -385,8 +385,15 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 		return 0;
 	}
 	count = (uint16_t)avail < n ? (uint16_t)avail : n;
-	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
-		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
+	/* Never more buffers out than the used ring has slots: a guest that
+	 * made more available than it owns must not have the entries of held
+	 * buffers overwritten. Unreachable for an honest one (held < tx_hold +
+	 * a burst). */
+	if (unlikely(count > c->num - vq->hold.count))
+		count = (uint16_t)(c->num - vq->hold.count);
+	if (unlikely(count == 0 || rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
+		if (count != 0)
+			vq_drop(vq, VIRTQ_DROP_NO_MBUF);
 		return 0; /* the guest's buffers wait for the next poll */
 	}
 	used_idx = (uint16_t)(vq->pos.last_used_idx + vq->hold.count);

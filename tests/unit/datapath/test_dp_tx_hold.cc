@@ -194,3 +194,35 @@ INSTANTIATE_TEST_SUITE_P(Split, TxHold, ::testing::Bool(),
 			 [](const ::testing::TestParamInfo<bool> &i) {
 				 return i.param ? "in_order" : "any_order";
 			 });
+
+/*
+ * SEC-3: a guest that makes more buffers available than it owns (heads it
+ * has not got back) cannot make the back-end overwrite the used entries of
+ * buffers it holds: it takes no more than the used ring has free slots.
+ */
+TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
+{
+	Guest g;
+	SplitRing r(g, NUM);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	r.set_no_interrupt(true);
+	be.conf.tx_hold = VIRTQ_TX_HOLD;
+	be.conf.tx_hold_cycles = FOREVER;
+	be.publish();
+	for (unsigned i = 0; i < 200; i++)
+		ids.push_back(post_tx(r, pattern(60, i)));
+	ASSERT_EQ(be.tx(200).size(), 200u);
+	ASSERT_EQ(be.vq.hold.count, 200u) << "one batch of 200, all held";
+	/* The same heads again, in reverse: 200 more "available" buffers. */
+	for (unsigned i = 0; i < 200; i++)
+		r.push_avail(ids[199 - i]);
+	EXPECT_EQ(be.tx(200).size(), (size_t)(NUM - 200)) << "only as many as free used slots";
+	virtq_release_held(&be.vq, &be.conf);
+	auto back = r.drain_used();
+	ASSERT_EQ(back.size(), (size_t)NUM);
+	for (unsigned s = 0; s < 200; s++)
+		EXPECT_EQ(back[s].id, ids[s]) << "held entry " << s << " kept";
+	EXPECT_FALSE(be.vq.broken);
+}
