@@ -192,7 +192,9 @@ ring_doorbell(struct fdb *fdb, uint64_t now)
 	if (fdb->doorbell < 0)
 		return;
 	if (now < next && next - now <= FDB_DOORBELL_GAP_MS) {
-		__atomic_store_n(&fdb->doorbell_owed, true, __ATOMIC_RELAXED);
+		/* Stored once per gap, not per request: lcores share the line. */
+		if (!__atomic_load_n(&fdb->doorbell_owed, __ATOMIC_RELAXED))
+			__atomic_store_n(&fdb->doorbell_owed, true, __ATOMIC_RELAXED);
 		return;
 	}
 	if (!__atomic_compare_exchange_n(&fdb->doorbell_next_ms, &next, now + FDB_DOORBELL_GAP_MS,

@@ -224,8 +224,9 @@ unsigned int fdb_process(struct fdb *fdb, uint64_t now);
  * were queued into an empty ring, no sooner than FDB_DOORBELL_GAP_MS after
  * it was last rung (a ring skipped within the gap is rung by the next
  * request after it; with none, the owner's periodic fdb_process() learns).
- * Watch it (EPOLLIN) and call fdb_process(), which resets it. -1 if it could not be made (then only the periodic calls
- * learn). Closed by fdb_destroy().
+ * Watch it (EPOLLIN) and call fdb_process(), which resets it. -1 if it
+ * could not be made (then only the periodic calls learn). Closed by
+ * fdb_destroy().
  */
 int fdb_learn_fd(const struct fdb *fdb);
 

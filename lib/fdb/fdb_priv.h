@@ -57,12 +57,6 @@ struct fdb {
 	struct fdb_lcore_stats *lstats; /* RTE_MAX_LCORE + 1 (the shared slot) */
 	fdb_clock_fn now_ms;
 	void *clock_arg;
-	/* Written by the datapath, at most once per FDB_DOORBELL_GAP_MS: the
-	 * fdb clock before which the doorbell is not rung again. */
-	uint64_t doorbell_next_ms;
-	/* A ring was skipped inside the gap: the next request rings (once the
-	 * gap is over) even if the ring is not empty. */
-	bool doorbell_owed;
 	struct rte_reciprocal_u64 tsc_per_ms; /* the default clock's divisor */
 
 	/*
@@ -74,6 +68,16 @@ struct fdb {
 	 * reads it per burst, the control thread writes it rarely.
 	 */
 	uint32_t gen __rte_cache_aligned;
+
+	/*
+	 * The learn doorbell's floor, written by lcores only when they learn
+	 * (not per burst), so on a line of its own, away from the pointers
+	 * every burst reads. next_ms: the fdb clock before which the doorbell
+	 * is not rung again. owed: a ring was skipped inside the gap; the next
+	 * request after it rings even if the ring is not empty.
+	 */
+	uint64_t doorbell_next_ms __rte_cache_aligned;
+	bool doorbell_owed;
 
 	/* Control thread only, away from the lines the datapath reads. */
 	struct rte_rcu_qsbr *qsbr __rte_cache_aligned;

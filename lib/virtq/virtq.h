@@ -141,11 +141,11 @@ struct virtq_conf {
  * batches at a time (an IN_ORDER batch has one entry standing for all its
  * buffers), all of them once no buffer came in for tx_hold_cycles or the
  * guest asks for interrupts (looked at with every burst and every 32nd
- * empty poll), and by virtq_release_held() when the ring leaves the
- * datapath.
+ * empty poll, which alone reads the clock), and by virtq_release_held()
+ * when the ring leaves the datapath.
  */
 struct virtq_hold {
-	uint64_t last_tsc;                  /**< when buffers last came in */
+	uint64_t idle_tsc;                  /**< when seen idle first, 0 while busy */
 	uint16_t count;                     /**< buffers taken, not yet published */
 	uint16_t empty_polls;               /**< polls that found nothing since */
 	uint8_t nb;                         /**< batches held */

@@ -262,7 +262,7 @@ hold_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring 
 	h->batch[(h->first + h->nb) % VIRTQ_HOLD_BATCHES] = n;
 	h->nb++;
 	h->count = (uint16_t)(h->count + n);
-	h->last_tsc = rte_rdtsc();
+	h->idle_tsc = 0;
 	h->empty_polls = 0;
 	/* A guest that wants interrupts gets its buffers back at once; so do
 	 * the good ones before a bad entry that broke the ring (DP-9 as
@@ -283,16 +283,24 @@ hold_used(struct virtq *vq, const struct virtq_conf *c, const struct split_ring 
 /* An empty poll while holding: once the guest has sent nothing for
  * tx_hold_cycles, or now waits for a call (a driver that stopped on a full
  * ring and turned interrupts on), give everything back. Looked at every
- * 32nd empty poll only. */
+ * 32nd empty poll only; the idle time counts from the first such look, so
+ * bursts never read the clock. */
 static void
 hold_idle(struct virtq *vq, const struct virtq_conf *c, const struct split_ring *r)
 {
 	struct virtq_hold *h = &vq->hold;
+	uint64_t now;
 
 	if ((++h->empty_polls & 31) != 0)
 		return;
-	if (!(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT) ||
-	    rte_rdtsc() - h->last_tsc >= c->tx_hold_cycles)
+	if (!(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		release_batches(vq, c, r, h->nb);
+		return;
+	}
+	now = rte_rdtsc();
+	if (h->idle_tsc == 0)
+		h->idle_tsc = now;
+	if (now - h->idle_tsc >= c->tx_hold_cycles)
 		release_batches(vq, c, r, h->nb);
 }
 
