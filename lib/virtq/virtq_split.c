@@ -399,9 +399,14 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	 * a burst). */
 	if (unlikely(count > c->num - vq->hold.count))
 		count = (uint16_t)(c->num - vq->hold.count);
-	if (unlikely(count == 0 || rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
-		if (count != 0)
-			vq_drop(vq, VIRTQ_DROP_NO_MBUF);
+	if (unlikely(count == 0)) {
+		/* Every used slot is a held entry: give them back now, or this
+		 * ring (never idle: its avail count stays up) would not move. */
+		release_batches(vq, c, &r, vq->hold.nb);
+		return 0;
+	}
+	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
+		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
 		return 0; /* the guest's buffers wait for the next poll */
 	}
 	used_idx = (uint16_t)(vq->pos.last_used_idx + vq->hold.count);

@@ -205,13 +205,14 @@ INSTANTIATE_TEST_SUITE_P(Split, TxHold, ::testing::Bool(),
  * has not got back) cannot make the back-end overwrite the used entries of
  * buffers it holds: it takes no more than the used ring has free slots.
  */
-TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
-{
-	Guest g;
-	SplitRing r(g, NUM);
-	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
-	std::vector<uint16_t> ids;
+namespace {
 
+/* A polling guest's 200 TX buffers taken in one burst and all held, then
+ * the same heads made available again, in reverse: 200 more "available"
+ * buffers than the guest owns. */
+void
+hold_200_then_over_post(SplitRing &r, Backend &be, std::vector<uint16_t> &ids)
+{
 	r.set_no_interrupt(true);
 	be.conf.tx_hold = VIRTQ_TX_HOLD;
 	be.conf.tx_hold_cycles = FOREVER;
@@ -220,14 +221,50 @@ TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
 		ids.push_back(post_tx(r, pattern(60, i)));
 	ASSERT_EQ(be.tx(200).size(), 200u);
 	ASSERT_EQ(be.vq.hold.count, 200u) << "one batch of 200, all held";
-	/* The same heads again, in reverse: 200 more "available" buffers. */
 	for (unsigned i = 0; i < 200; i++)
 		r.push_avail(ids[199 - i]);
+}
+
+} // namespace
+
+TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
+{
+	Guest g;
+	SplitRing r(g, NUM);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	hold_200_then_over_post(r, be, ids);
 	EXPECT_EQ(be.tx(200).size(), (size_t)(NUM - 200)) << "only as many as free used slots";
 	virtq_release_held(&be.vq, &be.conf);
 	auto back = r.drain_used();
 	ASSERT_EQ(back.size(), (size_t)NUM);
 	for (unsigned s = 0; s < 200; s++)
 		EXPECT_EQ(back[s].id, ids[s]) << "held entry " << s << " kept";
+	EXPECT_FALSE(be.vq.broken);
+}
+
+/*
+ * SEC-3, the other half: once the held entries fill the used ring (the
+ * guest above made more available than it owns), the next poll gives them
+ * all back instead of leaving the ring stuck: it is never idle (its avail
+ * count stays up), so the idle release would never come.
+ */
+TEST_F(DpTest, SEC3_TxHoldFullUsedRingReleasedNotStuck)
+{
+	Guest g;
+	SplitRing r(g, NUM);
+	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
+	std::vector<uint16_t> ids;
+
+	hold_200_then_over_post(r, be, ids);
+	ASSERT_EQ(be.tx(200).size(), (size_t)(NUM - 200));
+	ASSERT_EQ(be.vq.hold.count, NUM) << "the used ring is all held entries";
+	EXPECT_EQ(be.tx(200).size(), 0u) << "no slot to take more into";
+	EXPECT_EQ(be.vq.hold.count, 0u);
+	auto back = r.drain_used();
+	ASSERT_EQ(back.size(), (size_t)NUM) << "all held entries published";
+	for (unsigned s = 0; s < 200; s++)
+		EXPECT_EQ(back[s].id, ids[s]) << "entry " << s;
 	EXPECT_FALSE(be.vq.broken);
 }
