@@ -163,14 +163,15 @@ build_conf(struct vhost_port *port, unsigned int idx)
 		c->log_used = (r->addr.flags & VHOST_VRING_F_LOG) != 0;
 		c->log_used_gpa = r->addr.log_guest_addr;
 	}
-	/* Guest TX buffers come back a few bursts late to a guest that polls
-	 * (virtq.h, struct virtq_hold): not with EVENT_IDX (it asks when to be
-	 * told), nor while logging (migration wants the ring settled), nor in
-	 * small rings, where the held share would be large. */
-	if (c->tx && !packed &&
+	/* Guest TX buffers come back a few bursts late (split) or in batches
+	 * (packed IN_ORDER) to a guest that polls (virtq.h, struct
+	 * virtq_hold): not with EVENT_IDX (it asks when to be told), nor while
+	 * logging (migration wants the ring settled), nor in small rings,
+	 * where the held share would be large: a quarter at most. */
+	if (c->tx && (!packed || (dev->features & BIT(VIRTIO_F_IN_ORDER))) &&
 	    !(dev->features & (BIT(VIRTIO_F_EVENT_IDX) | BIT(VHOST_F_LOG_ALL))) &&
 	    c->num >= 4 * VIRTQ_TX_HOLD) {
-		c->tx_hold = VIRTQ_TX_HOLD;
+		c->tx_hold = packed ? RTE_MIN(VIRTQ_TX_HOLD_PACKED, c->num / 4u) : VIRTQ_TX_HOLD;
 		c->tx_hold_cycles = rte_get_tsc_hz() / 1000000 * VIRTQ_TX_HOLD_US;
 	}
 	if (translate(port, idx, c) != 0) {

@@ -110,9 +110,10 @@ struct virtq_conf {
 	uint32_t max_gso_frame;
 	int err_fd; /**< eventfd signalled when the ring breaks, -1 if none */
 	/**
-	 * Split TX rings of a polling guest: used entries kept back behind the
-	 * ones taken (0: none; see struct virtq_hold) and for how long at most
-	 * once the guest stops sending, in TSC cycles.
+	 * TX rings of a polling guest (struct virtq_hold): split, used entries
+	 * kept back behind the ones taken; packed, buffers returned once this
+	 * many are taken (0: no holding). And for how long at most once the
+	 * guest stops sending, in TSC cycles.
 	 */
 	uint16_t tx_hold;
 	uint64_t tx_hold_cycles;
@@ -120,13 +121,15 @@ struct virtq_conf {
 
 /** virtq_conf.tx_hold the control plane sets where holding applies. */
 #define VIRTQ_TX_HOLD 64u
+/** The same for packed IN_ORDER rings (at most a quarter of the ring). */
+#define VIRTQ_TX_HOLD_PACKED 128u
 /** Longest a held entry waits once the guest stopped sending (us). */
 #define VIRTQ_TX_HOLD_US 100u
 /** Batches (dequeue calls) a held range may span. */
 #define VIRTQ_HOLD_BATCHES 8u
 
 /**
- * TX used entries written but not yet published (split rings).
+ * TX buffers taken but not yet given back to the guest.
  *
  * Why: DPDK's virtio PMD frees sent mbufs when more than (ring size - TX
  * free threshold) of them are used, about a thousand at once with its
@@ -143,14 +146,29 @@ struct virtq_conf {
  * guest asks for interrupts (looked at with every burst and every 32nd
  * empty poll, which alone reads the clock), and by virtq_release_held()
  * when the ring leaves the datapath.
+ *
+ * Packed IN_ORDER rings hold another way. The same PMD frees only what
+ * its next burst needs there, reading used descriptors one at a time, and
+ * one IN_ORDER descriptor stands for a whole batch. Returned per poll, the
+ * batches are what this back-end took per poll: a few buffers at a time,
+ * as it polls faster than the driver sends and catches its bursts half
+ * written. The driver then reads many used descriptors, each a line this
+ * core wrote, to free one burst, and used writes land in descriptor lines
+ * it is still writing. So the buffers taken go back as one used
+ * descriptor once tx_hold ring slots' worth are out (positions below);
+ * idle, interrupts and withdrawal release them as above. Measured by the
+ * rate, not the mechanism: doc/performance.md has the A/B runs.
  */
 struct virtq_hold {
 	uint64_t idle_tsc;                  /**< when seen idle first, 0 while busy */
-	uint16_t count;                     /**< buffers taken, not yet published */
+	uint16_t count;                     /**< buffers (packed: slots) not yet returned */
 	uint16_t empty_polls;               /**< polls that found nothing since */
-	uint8_t nb;                         /**< batches held */
-	uint8_t first;                      /**< oldest batch in batch[] */
-	uint16_t batch[VIRTQ_HOLD_BATCHES]; /**< buffers per held batch */
+	uint8_t nb;                         /**< split: batches held */
+	uint8_t first;                      /**< split: oldest batch in batch[] */
+	uint16_t batch[VIRTQ_HOLD_BATCHES]; /**< split: buffers per held batch */
+	uint16_t used_slot;                 /**< packed: where the used descriptor goes */
+	uint16_t used_flags;                /**< packed: its flags (the wrap it is in) */
+	uint16_t last_id;                   /**< packed: the last buffer id it names */
 };
 
 /** Ring position: owned by the lcore while published, else by control. */
@@ -261,7 +279,7 @@ void virtq_request_rarp(struct virtq *vq, const uint8_t mac[6]);
 uint16_t virtq_split_used_idx(const struct virtq_conf *conf);
 
 /**
- * Publish the used entries a split TX ring holds back (struct virtq_hold).
+ * Give back the TX buffers a ring holds (struct virtq_hold).
  * Control thread, once the ring was withdrawn from the datapath (after
  * virtq_sync()) and while @p conf, the conf it ran with, and its memory
  * are still valid. Nothing is written to a broken ring.

@@ -102,6 +102,19 @@ virtq_enqueue_burst(struct virtq *vq, const struct virtq_conf *c, struct rte_mbu
 	return c->packed ? vq_packed_enqueue(vq, c, pkts, n) : vq_split_enqueue(vq, c, pkts, n);
 }
 
+void
+virtq_release_held(struct virtq *vq, const struct virtq_conf *c)
+{
+	if (c == NULL || vq->hold.count == 0 || vq->broken) {
+		memset(&vq->hold, 0, sizeof(vq->hold));
+		return;
+	}
+	if (c->packed)
+		vq_packed_release_held(vq, c);
+	else
+		vq_split_release_held(vq, c);
+}
+
 int
 vq_walk_indirect(const struct virtq_conf *c, struct vq_buf *b, uint64_t addr, uint32_t len,
 		 bool packed)

@@ -8,14 +8,16 @@
  *
  * Used descriptors of a burst are written in order at the used position;
  * the first one's flags are stored last (release), so the driver sees the
- * whole burst at once. With IN_ORDER, a TX burst is returned as one used
- * descriptor at the burst's first position naming its last buffer (virtio
- * 1.2 §2.8.8, DP-9): the driver skips the rest, so it reads one cache line
- * of the ring per burst instead of one per four buffers, and the lines it
- * refills stay in its cache. RX keeps one used descriptor per buffer: the
- * driver needs each length. Poll mode: the device event area says DISABLE,
- * so the driver does not kick.
+ * whole burst at once. With IN_ORDER, TX buffers are returned as one used
+ * descriptor at the first one's position naming the last (virtio 1.2
+ * §2.8.8, DP-9): the driver skips the rest, so it reads one cache line of
+ * the ring per return instead of one per four buffers, and the lines it
+ * refills stay in its cache. A polling guest gets one such return per
+ * tx_hold buffers, not one per poll (struct virtq_hold says why). RX keeps
+ * one used descriptor per buffer: the driver needs each length. Poll mode:
+ * the device event area says DISABLE, so the driver does not kick.
  */
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 #include "virtq_priv.h"
@@ -102,6 +104,7 @@ struct used_batch {
 	uint16_t first_idx;
 	uint16_t first_flags;
 	uint16_t last_id; /* one_entry: the buffer the burst's entry names */
+	uint32_t slots;   /* one_entry: ring slots it stands for */
 	bool any;
 	bool one_entry; /* IN_ORDER TX: the burst is one used descriptor */
 };
@@ -120,6 +123,7 @@ put_used(const struct virtq_conf *c, struct used_batch *ub, uint16_t id, uint32_
 		 * after the first keep what the driver wrote. */
 		RTE_ASSERT(len == 0);
 		ub->last_id = id;
+		ub->slots += ndesc;
 		if (!ub->any) {
 			ub->any = true;
 			ub->first_idx = ub->at.idx;
@@ -191,6 +195,117 @@ suppress_kicks(const struct virtq_conf *c)
 		ev->flags = VRING_EVENT_F_DISABLE;
 }
 
+/*
+ * Held TX buffers (struct virtq_hold): IN_ORDER only, so what is held is
+ * one used descriptor to be, kept in vq->hold between polls while
+ * vq->pos.last_used_idx already points past the slots it stands for.
+ */
+
+/* The driver wants a call for used buffers: anything but DISABLE (holding
+ * never runs with EVENT_IDX). */
+static inline bool
+wants_call(const struct virtq_conf *c)
+{
+	const struct vq_event *ev = c->ring.packed_ring.driver_event;
+
+	return vq_load16(&ev->flags) != VRING_EVENT_F_DISABLE;
+}
+
+/* Put the held buffers into @p ub, to go back with the burst's.
+ * @return the used position last published (need_call()'s old). */
+static inline uint16_t
+hold_resume(const struct virtq *vq, struct used_batch *ub)
+{
+	const struct virtq_hold *h = &vq->hold;
+
+	ub->any = true;
+	ub->one_entry = true;
+	ub->slots = h->count;
+	ub->first_idx = h->used_slot;
+	ub->first_flags = h->used_flags;
+	ub->last_id = h->last_id;
+	return h->used_slot;
+}
+
+/* Return what @p ub stands for (held buffers included) and forget the hold. */
+static void
+hold_release(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub, uint16_t old)
+{
+	flush_used(vq, c, ub, old);
+	ub->any = false;
+	ub->slots = 0;
+	if (unlikely(vq->hold.count != 0))
+		memset(&vq->hold, 0, sizeof(vq->hold));
+}
+
+/* A TX poll starts with what is held in @p ub, unless holding was switched
+ * off (LOG_ALL): then that goes back first. @return need_call()'s old. */
+static inline uint16_t
+hold_begin(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub)
+{
+	uint16_t old;
+
+	if (likely(vq->hold.count == 0))
+		return vq->pos.last_used_idx;
+	old = hold_resume(vq, ub);
+	if (c->tx_hold != 0 && (c->features & BIT(VIRTQ_F_IN_ORDER)))
+		return old;
+	hold_release(vq, c, ub, old);
+	ub->one_entry = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0;
+	return vq->pos.last_used_idx;
+}
+
+/* After a TX burst: keep its buffers out while fewer than tx_hold slots'
+ * worth, the guest polls and the ring is sound; else return them all. */
+static inline void
+hold_or_release(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub, uint16_t old)
+{
+	struct virtq_hold *h = &vq->hold;
+
+	if (!ub->any || !ub->one_entry || ub->slots >= c->tx_hold || vq->broken || wants_call(c)) {
+		hold_release(vq, c, ub, old);
+		return;
+	}
+	h->count = (uint16_t)ub->slots;
+	h->used_slot = ub->first_idx;
+	h->used_flags = ub->first_flags;
+	h->last_id = ub->last_id;
+	h->idle_tsc = 0;
+	h->empty_polls = 0;
+	vq->pos.last_used_idx = ub->at.idx;
+	vq->pos.used_wrap = ub->at.wrap;
+}
+
+/* An empty poll while holding: as the split rings' hold_idle(), everything
+ * goes back once the guest sent nothing for tx_hold_cycles (the clock read
+ * every 32nd empty poll only) or now wants a call. */
+static void
+hold_idle(struct virtq *vq, const struct virtq_conf *c, struct used_batch *ub, uint16_t old)
+{
+	struct virtq_hold *h = &vq->hold;
+
+	if ((++h->empty_polls & 31) != 0)
+		return;
+	if (!wants_call(c)) {
+		uint64_t now = rte_rdtsc();
+
+		if (h->idle_tsc == 0)
+			h->idle_tsc = now;
+		if (now - h->idle_tsc < c->tx_hold_cycles)
+			return;
+	}
+	hold_release(vq, c, ub, old);
+}
+
+void
+vq_packed_release_held(struct virtq *vq, const struct virtq_conf *c)
+{
+	struct used_batch ub = { .ring = c->ring.packed_ring.desc,
+				 .at = { vq->pos.last_used_idx, vq->pos.used_wrap } };
+
+	hold_release(vq, c, &ub, hold_resume(vq, &ub));
+}
+
 /* Prefetch the buffers of the fast-shape chains (one descriptor whose
  * NEXT/INDIRECT/WRITE flags are @p shape) among the next @p n positions
  * (vq_prefetch_buf(): hints only). */
@@ -256,14 +371,18 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 				 .at = { vq->pos.last_used_idx, vq->pos.used_wrap },
 				 .one_entry = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0 };
 	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
-	uint16_t old = vq->pos.last_used_idx, got = 0;
+	uint16_t old, got = 0;
 	uint64_t bytes = 0;
 	struct vq_buf b;
 
 	suppress_kicks(c);
+	old = hold_begin(vq, c, &ub);
 	/* An empty poll takes no mbufs: most polls of an idle queue are. */
-	if (!desc_avail(__atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE), at.wrap))
+	if (!desc_avail(__atomic_load_n(&ring[at.idx].flags, __ATOMIC_ACQUIRE), at.wrap)) {
+		if (unlikely(vq->hold.count != 0) && !vq->broken)
+			hold_idle(vq, c, &ub, old);
 		return 0;
+	}
 	prefetch_bufs(c, at, n, 0);
 	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, n) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
@@ -273,6 +392,11 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		struct rte_mbuf *m = pkts[got];
 		int ret;
 
+		/* One used descriptor stands for at most a ring of slots: a
+		 * guest making more available than it got back cannot move the
+		 * position past the one it waits on. */
+		if (unlikely(ub.slots >= c->num))
+			break;
 		vq_mbuf_fresh(m);
 		ret = tx_one_desc(c, &ub, &at, m);
 
@@ -295,14 +419,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			vq_break(vq, c, "packed chain not made available whole, or bad id");
 			break;
 		}
+		if (unlikely(ub.slots + b.ndesc > c->num))
+			break; /* taken after the buffers held are back */
 		pos_advance(&at, b.ndesc, c->num);
-		ret = ret < 0 ? -ret : VQ_OK;
-		if (ret == VQ_OK && unlikely(b.rlen < c->hdr_len))
-			ret = VQ_ERR(VIRTQ_DROP_SHORT_HDR);
-		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len < 14))
-			ret = VQ_ERR(VIRTQ_DROP_TOO_SHORT);
-		else if (ret == VQ_OK && unlikely(b.rlen - c->hdr_len > vq_max_tx_frame(c)))
-			ret = VQ_ERR(VIRTQ_DROP_TOO_BIG);
+		ret = ret < 0 ? -ret : vq_tx_lengths_ok(c, &b);
 		if (ret == VQ_OK && unlikely(!c->enabled))
 			ret = VQ_ERR(VIRTQ_DROP_DISABLED);
 		if (ret == VQ_OK)
@@ -321,7 +441,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		rte_mempool_put_bulk(mp, (void **)&pkts[got], (unsigned int)(n - got));
 	vq->pos.last_avail_idx = at.idx;
 	vq->pos.avail_wrap = at.wrap;
-	flush_used(vq, c, &ub, old);
+	if (c->tx_hold != 0)
+		hold_or_release(vq, c, &ub, old);
+	else
+		flush_used(vq, c, &ub, old);
 	vq->stats.bytes += bytes;
 	vq->stats.packets += got;
 	return got;

@@ -293,6 +293,19 @@ vq_max_tx_frame(const struct virtq_conf *c)
 	return c->max_gso_frame > c->max_frame ? c->max_gso_frame : c->max_frame;
 }
 
+/* Check a TX chain's lengths; a drop reason or VQ_OK. */
+static inline int
+vq_tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
+{
+	if (unlikely(b->rlen < c->hdr_len))
+		return VQ_ERR(VIRTQ_DROP_SHORT_HDR);
+	if (unlikely(b->rlen - c->hdr_len < 14))
+		return VQ_ERR(VIRTQ_DROP_TOO_SHORT);
+	if (unlikely(b->rlen - c->hdr_len > vq_max_tx_frame(c)))
+		return VQ_ERR(VIRTQ_DROP_TOO_BIG);
+	return VQ_OK;
+}
+
 /* RX: false when @p m asks for an offload the guest did not negotiate. */
 static __rte_always_inline bool
 vq_rx_offload_ok(const struct virtq_conf *c, const struct rte_mbuf *m)
@@ -466,5 +479,8 @@ uint16_t vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct 
 			   struct rte_mbuf **pkts, uint16_t n);
 uint16_t vq_packed_enqueue(struct virtq *vq, const struct virtq_conf *c,
 			   struct rte_mbuf *const *pkts, uint16_t n);
+/* virtq_release_held() for a sound ring that holds something. */
+void vq_split_release_held(struct virtq *vq, const struct virtq_conf *c);
+void vq_packed_release_held(struct virtq *vq, const struct virtq_conf *c);
 
 #endif /* VIRTQ_PRIV_H */

@@ -305,29 +305,12 @@ hold_idle(struct virtq *vq, const struct virtq_conf *c, const struct split_ring 
 }
 
 void
-virtq_release_held(struct virtq *vq, const struct virtq_conf *c)
+vq_split_release_held(struct virtq *vq, const struct virtq_conf *c)
 {
 	struct split_ring r;
 
-	if (c == NULL || c->packed || vq->hold.count == 0 || vq->broken) {
-		memset(&vq->hold, 0, sizeof(vq->hold));
-		return;
-	}
 	ring_of(c, &r);
 	release_batches(vq, c, &r, vq->hold.nb);
-}
-
-/* Check a TX chain's lengths; a drop reason or VQ_OK. */
-static inline int
-tx_lengths_ok(const struct virtq_conf *c, const struct vq_buf *b)
-{
-	if (unlikely(b->rlen < c->hdr_len))
-		return VQ_ERR(VIRTQ_DROP_SHORT_HDR);
-	if (unlikely(b->rlen - c->hdr_len < 14))
-		return VQ_ERR(VIRTQ_DROP_TOO_SHORT);
-	if (unlikely(b->rlen - c->hdr_len > vq_max_tx_frame(c)))
-		return VQ_ERR(VIRTQ_DROP_TOO_BIG);
-	return VQ_OK;
 }
 
 /* TX chain @p head (< num) into @p *slot's mbuf by the general walk. Out
@@ -343,7 +326,7 @@ tx_general(const struct virtq_conf *c, const struct split_ring *r, struct rte_me
 	vq_buf_init(&b);
 	ret = walk(c, r, head, &b);
 	if (ret == VQ_OK)
-		ret = tx_lengths_ok(c, &b);
+		ret = vq_tx_lengths_ok(c, &b);
 	if (ret == VQ_OK && unlikely(!c->enabled))
 		ret = VQ_ERR(VIRTQ_DROP_DISABLED);
 	if (ret == VQ_OK)

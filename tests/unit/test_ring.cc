@@ -359,27 +359,36 @@ TEST_F(Ring, RING_12_COMPAT_9_EventIdxExtendsRingParts)
 }
 
 /*
- * DP-5, DP-6 (struct virtq_hold in virtq.h): the datapath may hold back used
- * entries only on split TX rings of at least 4 x VIRTQ_TX_HOLD buffers
- * whose guest has no EVENT_IDX (with it the guest says when it wants to
- * hear) and no dirty log; every other conf publishes at once.
+ * DP-5, DP-6 (struct virtq_hold in virtq.h): the datapath may hold back TX
+ * buffers only on rings of at least 4 x VIRTQ_TX_HOLD buffers whose guest
+ * has no EVENT_IDX (with it the guest says when it wants to hear) and no
+ * dirty log; split rings VIRTQ_TX_HOLD of them, packed ones only with
+ * IN_ORDER (one used descriptor for all) and up to a quarter of the ring,
+ * VIRTQ_TX_HOLD_PACKED at most. Every other conf returns them at once.
  */
 TEST_F(Ring, DP5_DP6_TxHoldOnlyWhereItApplies)
 {
+	constexpr uint64_t F_IN_ORDER = bit(VIRTIO_F_IN_ORDER);
 	struct Case {
 		uint64_t features;
 		uint32_t num;
-		bool hold;
+		uint32_t hold;
 	};
 	const Case cases[] = {
-		{ F_BASIC, STD_NUM, true },
-		{ F_BASIC | F_EVENT_IDX, STD_NUM, false },
-		{ F_BASIC | F_PACKED, STD_NUM, false },
-		{ F_BASIC | F_LOG_ALL, STD_NUM, false },
-		{ F_BASIC, 4 * VIRTQ_TX_HOLD / 2, false },
+		{ F_BASIC, STD_NUM, VIRTQ_TX_HOLD },
+		{ F_BASIC | F_EVENT_IDX, STD_NUM, 0 },
+		{ F_BASIC | F_PACKED, STD_NUM, 0 },
+		{ F_BASIC | F_PACKED | F_IN_ORDER, STD_NUM, STD_NUM / 4 },
+		{ F_BASIC | F_PACKED | F_IN_ORDER, 1024, VIRTQ_TX_HOLD_PACKED },
+		{ F_BASIC | F_PACKED | F_IN_ORDER | F_EVENT_IDX, STD_NUM, 0 },
+		{ F_BASIC | F_PACKED | F_IN_ORDER | F_LOG_ALL, STD_NUM, 0 },
+		{ F_BASIC | F_LOG_ALL, STD_NUM, 0 },
+		{ F_BASIC, 4 * VIRTQ_TX_HOLD / 2, 0 },
+		{ F_BASIC | F_PACKED | F_IN_ORDER, 4 * VIRTQ_TX_HOLD / 2, 0 },
 	};
 
 	static_assert(STD_NUM >= 4 * VIRTQ_TX_HOLD, "the standard ring holds");
+	static_assert(STD_NUM / 4 < VIRTQ_TX_HOLD_PACKED, "a quarter of it, packed");
 	for (const Case &k : cases) {
 		Tfe t;
 
@@ -390,7 +399,7 @@ TEST_F(Ring, DP5_DP6_TxHoldOnlyWhereItApplies)
 						     (k.features & F_PACKED) ? 0x80008000u : 0)));
 		ASSERT_TRUE(conf(0).present && conf(1).present) << std::hex << k.features;
 		EXPECT_EQ(conf(0).c.tx_hold, 0u) << "RX rings never hold";
-		EXPECT_EQ(conf(1).c.tx_hold, k.hold ? VIRTQ_TX_HOLD : 0u)
+		EXPECT_EQ(conf(1).c.tx_hold, k.hold)
 			<< std::hex << k.features << std::dec << " num " << k.num;
 		t.close();
 		ASSERT_TRUE(wait_conn(VHOST_PORT_LISTENING));
