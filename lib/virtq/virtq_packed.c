@@ -373,6 +373,7 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
 	uint16_t old, got = 0;
 	uint64_t bytes = 0;
+	bool full = false; /* a ring's worth of slots stands for one descriptor */
 	struct vq_buf b;
 
 	suppress_kicks(c);
@@ -386,6 +387,8 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 	prefetch_bufs(c, at, n, 0);
 	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, n) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
+		/* No idle look while out of mbufs: what is held goes back. */
+		hold_release(vq, c, &ub, old);
 		return 0;
 	}
 	for (uint16_t i = 0; i < n; i++) {
@@ -395,8 +398,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		/* One used descriptor stands for at most a ring of slots: a
 		 * guest making more available than it got back cannot move the
 		 * position past the one it waits on. */
-		if (unlikely(ub.slots >= c->num))
+		if (unlikely(ub.slots >= c->num)) {
+			full = true;
 			break;
+		}
 		vq_mbuf_fresh(m);
 		ret = tx_one_desc(c, &ub, &at, m);
 
@@ -419,8 +424,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			vq_break(vq, c, "packed chain not made available whole, or bad id");
 			break;
 		}
-		if (unlikely(ub.slots + b.ndesc > c->num))
-			break; /* taken after the buffers held are back */
+		if (unlikely(ub.slots + b.ndesc > c->num)) {
+			full = true; /* not taken while buffers are held */
+			break;
+		}
 		pos_advance(&at, b.ndesc, c->num);
 		ret = ret < 0 ? -ret : vq_tx_lengths_ok(c, &b);
 		if (ret == VQ_OK && unlikely(!c->enabled))
@@ -441,10 +448,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		rte_mempool_put_bulk(mp, (void **)&pkts[got], (unsigned int)(n - got));
 	vq->pos.last_avail_idx = at.idx;
 	vq->pos.avail_wrap = at.wrap;
-	if (c->tx_hold != 0)
+	if (c->tx_hold != 0 && !full)
 		hold_or_release(vq, c, &ub, old);
 	else
-		flush_used(vq, c, &ub, old);
+		hold_release(vq, c, &ub, old);
 	vq->stats.bytes += bytes;
 	vq->stats.packets += got;
 	return got;

@@ -390,6 +390,9 @@ vq_split_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempoo
 	}
 	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, count) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
+		/* No idle look while out of mbufs: what is held goes back. */
+		if (unlikely(vq->hold.count != 0))
+			release_batches(vq, c, &r, vq->hold.nb);
 		return 0; /* the guest's buffers wait for the next poll */
 	}
 	used_idx = (uint16_t)(vq->pos.last_used_idx + vq->hold.count);

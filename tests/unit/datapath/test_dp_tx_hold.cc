@@ -182,6 +182,28 @@ TEST_P(TxHold, DP5_HoldingSwitchedOffReturnsHeld)
 	EXPECT_EQ(back_, taken_);
 }
 
+/* Out of mbufs, the ring is not idle (its buffers stay available) yet
+ * nothing can be taken: what is held goes back. */
+TEST_P(TxHold, DP5_OutOfMbufsReturnsHeld)
+{
+	std::vector<struct rte_mbuf *> all;
+	struct rte_mbuf *m;
+
+	setup(r, be);
+	burst(r, be, 32);
+	ASSERT_EQ(r.used_idx(), 0u);
+	ids_.push_back(post_tx(r, pattern(60, 900)));
+	while ((m = rte_pktmbuf_alloc(pool())) != nullptr)
+		all.push_back(m);
+	EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_EQ(be.drop(VIRTQ_DROP_NO_MBUF), 1u);
+	EXPECT_EQ(r.used_idx(), 32u);
+	expect_back_in_order(r);
+	for (struct rte_mbuf *x : all)
+		rte_pktmbuf_free(x);
+	EXPECT_EQ(be.tx(32).size(), 1u) << "taken once mbufs are back";
+}
+
 /* A broken ring is not written to, held entries included (SEC-3). */
 TEST_P(TxHold, SEC3_BrokenRingNotReleased)
 {

@@ -197,15 +197,17 @@ TEST_F(PackedTxHold, SEC3_BadChainReturnsHeldBeforeIt)
 	setup();
 	burst(32);
 	ASSERT_EQ(drain(), 0u);
+	for (unsigned i = 0; i < 5; i++) /* good frames in the same poll */
+		ids_.push_back(post_tx(r, pattern(60, 500 + i)));
 	d[0].id = NUM; /* an id past the ring breaks it */
 	r.post_raw(d);
-	EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_EQ(be.tx(32).size(), 5u);
 	ASSERT_TRUE(be.vq.broken);
-	EXPECT_EQ(drain(&entries), 32u);
+	EXPECT_EQ(drain(&entries), 37u) << "the held ones and the good ones of the poll";
 	EXPECT_EQ(entries, 1u);
 	EXPECT_EQ(be.vq.hold.count, 0u);
 	virtq_release_held(&be.vq, &be.conf);
-	EXPECT_FALSE(r.desc(32)->flags & P_USED) << "the bad slot as the guest wrote it";
+	EXPECT_FALSE(r.desc(37)->flags & P_USED) << "the bad slot as the guest wrote it";
 }
 
 /*
@@ -234,7 +236,90 @@ TEST_F(PackedTxHold, SEC3_OverPostingStopsAtHeldSlot)
 	EXPECT_EQ(be.tx(NUM).size(), (size_t)(NUM - 40)) << "not past the held slot";
 	EXPECT_EQ(be.vq.hold.count, 0u) << "a ring's worth is returned";
 	EXPECT_EQ(r.desc(0)->id, ids_[NUM - 1]) << "one descriptor for all 512";
-	EXPECT_TRUE(r.desc(0)->flags & P_USED);
+	EXPECT_EQ(r.desc(0)->flags, P_AVAIL | P_USED) << "used in the first lap";
 	EXPECT_FALSE(be.vq.broken);
 	EXPECT_EQ(be.vq.pos.last_avail_idx, 0u);
+	EXPECT_FALSE(be.vq.pos.avail_wrap) << "stopped at the start of the second lap";
+}
+
+/*
+ * SEC-3, the chain version: a chain longer than the slots left before the
+ * held descriptor's waits, and what is held goes back at once instead of
+ * being kept (the guest is never idle: its chain stays available, so only
+ * this release makes progress). Such a chain reaches into the held slots,
+ * which the guest did not own: the returned descriptor overwrites its
+ * tail, and the next poll finds the chain cut short and stops the ring.
+ */
+TEST_F(PackedTxHold, SEC3_LongChainPastHeldSlotReleasesFirst)
+{
+	const unsigned ndesc = NUM - 20 + 1;
+	std::vector<uint32_t> frags(ndesc, 1);
+	std::vector<uint8_t> bytes = net_hdr(12), frame = pattern(600, 77);
+	std::vector<Desc> d;
+	unsigned entries = 0;
+
+	setup();
+	burst(20);
+	ASSERT_EQ(be.vq.hold.count, 20u);
+	bytes.insert(bytes.end(), frame.begin(), frame.end());
+	d = g.tx_layout(bytes, frags);
+	ASSERT_EQ(d.size(), ndesc);
+	for (unsigned i = 0; i < ndesc; i++) {
+		d[i].id = 100;
+		if (i + 1 < ndesc)
+			d[i].flags |= F_NEXT;
+	}
+	r.post_raw(d);
+	EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_EQ(drain(&entries), 20u) << "held buffers back, not kept";
+	EXPECT_EQ(entries, 1u);
+	EXPECT_EQ(be.vq.hold.count, 0u);
+	EXPECT_EQ(be.vq.pos.last_avail_idx, 20u) << "the chain not taken yet";
+	EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_TRUE(be.vq.broken) << "chain not made available whole";
+	EXPECT_EQ(be.vq.pos.last_avail_idx, 20u);
+	EXPECT_EQ(drain(), 0u) << "nothing more written";
+}
+
+/* Holding across the end of the ring: the descriptor goes to the first
+ * held slot with that lap's flags, and the next one to the next lap's. */
+TEST_F(PackedTxHold, DP9_HeldAcrossRingEnd)
+{
+	unsigned entries = 0;
+
+	r.set_position(NUM - 10, true, &be.vq.pos);
+	setup();
+	for (int b = 0; b < 16; b++)
+		burst(8);
+	EXPECT_EQ(drain(&entries), 128u);
+	EXPECT_EQ(entries, 1u);
+	EXPECT_EQ(r.desc(NUM - 10)->flags, P_AVAIL | P_USED) << "first lap's used flags";
+	EXPECT_EQ(r.desc(NUM - 10)->id, ids_[127]);
+	for (int b = 0; b < 16; b++)
+		burst(8);
+	EXPECT_EQ(drain(&entries), 128u);
+	EXPECT_EQ(entries, 1u);
+	EXPECT_EQ(r.desc(118)->flags, 0) << "second lap's used flags";
+	EXPECT_EQ(r.desc(118)->id, ids_[255]);
+}
+
+/* Out of mbufs, the ring is not idle (buffers stay available) yet nothing
+ * can be taken: what is held goes back. */
+TEST_F(PackedTxHold, DP5_OutOfMbufsReturnsHeld)
+{
+	std::vector<struct rte_mbuf *> all;
+	struct rte_mbuf *m;
+
+	setup();
+	burst(16);
+	ASSERT_EQ(drain(), 0u);
+	ids_.push_back(post_tx(r, pattern(60, 900)));
+	while ((m = rte_pktmbuf_alloc(pool())) != nullptr)
+		all.push_back(m);
+	EXPECT_TRUE(be.tx(32).empty());
+	EXPECT_EQ(be.drop(VIRTQ_DROP_NO_MBUF), 1u);
+	EXPECT_EQ(drain(), 16u);
+	for (struct rte_mbuf *x : all)
+		rte_pktmbuf_free(x);
+	EXPECT_EQ(be.tx(32).size(), 1u) << "taken once mbufs are back";
 }
