@@ -371,7 +371,7 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 				 .at = { vq->pos.last_used_idx, vq->pos.used_wrap },
 				 .one_entry = (c->features & BIT(VIRTQ_F_IN_ORDER)) != 0 };
 	struct packed_pos at = { vq->pos.last_avail_idx, vq->pos.avail_wrap };
-	uint16_t old, got = 0;
+	uint16_t old, got = 0, limit;
 	uint64_t bytes = 0;
 	bool full = false; /* a ring's worth of slots stands for one descriptor */
 	struct vq_buf b;
@@ -384,6 +384,14 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 			hold_idle(vq, c, &ub, old);
 		return 0;
 	}
+	/* One used descriptor stands for at most a ring of slots: a guest
+	 * making more available than it got back cannot move the position
+	 * past the one it waits on. Every buffer takes a slot or more, so the
+	 * burst is cut to the slots left, and a chain's extra slots come off
+	 * the rest of it (limit): one-slot buffers need no check. */
+	if (unlikely(ub.slots + n > c->num))
+		n = (uint16_t)(c->num - ub.slots);
+	limit = n;
 	prefetch_bufs(c, at, n, 0);
 	if (unlikely(rte_mempool_get_bulk(mp, (void **)pkts, n) != 0)) {
 		vq_drop(vq, VIRTQ_DROP_NO_MBUF);
@@ -391,17 +399,10 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		hold_release(vq, c, &ub, old);
 		return 0;
 	}
-	for (uint16_t i = 0; i < n; i++) {
+	for (uint16_t i = 0; i < limit; i++) {
 		struct rte_mbuf *m = pkts[got];
 		int ret;
 
-		/* One used descriptor stands for at most a ring of slots: a
-		 * guest making more available than it got back cannot move the
-		 * position past the one it waits on. */
-		if (unlikely(ub.slots >= c->num)) {
-			full = true;
-			break;
-		}
 		vq_mbuf_fresh(m);
 		ret = tx_one_desc(c, &ub, &at, m);
 
@@ -435,6 +436,8 @@ vq_packed_dequeue(struct virtq *vq, const struct virtq_conf *c, struct rte_mempo
 		if (ret == VQ_OK)
 			ret = vq_copy_to_mbuf(c, &b, mp, m, &pkts[got]);
 		put_used(c, &ub, b.id, 0, b.ndesc);
+		if (unlikely(ub.slots + (uint32_t)(limit - i - 1) > c->num))
+			limit = (uint16_t)(i + 1 + c->num - ub.slots);
 		if (unlikely(ret != VQ_OK)) {
 			vq_drop(vq, VQ_REASON(ret));
 			vq_mbuf_recycle(m);

@@ -232,31 +232,32 @@ namespace {
 /* A polling guest's 200 TX buffers taken in one burst and all held, then
  * the same heads made available again, in reverse: 200 more "available"
  * buffers than the guest owns. */
-void
-hold_200_then_over_post(SplitRing &r, Backend &be, std::vector<uint16_t> &ids)
-{
-	r.set_no_interrupt(true);
-	be.conf.tx_hold = VIRTQ_TX_HOLD;
-	be.conf.tx_hold_cycles = FOREVER;
-	be.publish();
-	for (unsigned i = 0; i < 200; i++)
-		ids.push_back(post_tx(r, pattern(60, i)));
-	ASSERT_EQ(be.tx(200).size(), 200u);
-	ASSERT_EQ(be.vq.hold.count, 200u) << "one batch of 200, all held";
-	for (unsigned i = 0; i < 200; i++)
-		r.push_avail(ids[199 - i]);
-}
+class OverPost : public DpTest {
+protected:
+	void SetUp() override
+	{
+		r.set_no_interrupt(true);
+		be.conf.tx_hold = VIRTQ_TX_HOLD;
+		be.conf.tx_hold_cycles = FOREVER;
+		be.publish();
+		for (unsigned i = 0; i < 200; i++)
+			ids.push_back(post_tx(r, pattern(60, i)));
+		ASSERT_EQ(be.tx(200).size(), 200u);
+		ASSERT_EQ(be.vq.hold.count, 200u) << "one batch of 200, all held";
+		for (unsigned i = 0; i < 200; i++)
+			r.push_avail(ids[199 - i]);
+	}
+
+	Guest g;
+	SplitRing r{ g, NUM };
+	Backend be{ g, r, true, bit(VIRTQ_F_VERSION_1) };
+	std::vector<uint16_t> ids;
+};
 
 } // namespace
 
-TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
+TEST_F(OverPost, SEC3_TxHoldNeverOverwritesHeldEntries)
 {
-	Guest g;
-	SplitRing r(g, NUM);
-	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
-	std::vector<uint16_t> ids;
-
-	hold_200_then_over_post(r, be, ids);
 	EXPECT_EQ(be.tx(200).size(), (size_t)(NUM - 200)) << "only as many as free used slots";
 	virtq_release_held(&be.vq, &be.conf);
 	auto back = r.drain_used();
@@ -272,14 +273,8 @@ TEST_F(DpTest, SEC3_TxHoldNeverOverwritesHeldEntries)
  * all back instead of leaving the ring stuck: it is never idle (its avail
  * count stays up), so the idle release would never come.
  */
-TEST_F(DpTest, SEC3_TxHoldFullUsedRingReleasedNotStuck)
+TEST_F(OverPost, SEC3_TxHoldFullUsedRingReleasedNotStuck)
 {
-	Guest g;
-	SplitRing r(g, NUM);
-	Backend be(g, r, true, bit(VIRTQ_F_VERSION_1));
-	std::vector<uint16_t> ids;
-
-	hold_200_then_over_post(r, be, ids);
 	ASSERT_EQ(be.tx(200).size(), (size_t)(NUM - 200));
 	ASSERT_EQ(be.vq.hold.count, NUM) << "the used ring is all held entries";
 	EXPECT_EQ(be.tx(200).size(), 0u) << "no slot to take more into";

@@ -323,3 +323,42 @@ TEST_F(PackedTxHold, DP5_OutOfMbufsReturnsHeld)
 		rte_pktmbuf_free(x);
 	EXPECT_EQ(be.tx(32).size(), 1u) << "taken once mbufs are back";
 }
+
+/* SEC-3 with a chain in the burst: its extra slots count against the
+ * ring's worth one descriptor may stand for, so the one-slot buffers
+ * after it stop at the held slot too. */
+TEST_F(PackedTxHold, SEC3_ChainThenOverPostStopsAtHeldSlot)
+{
+	const unsigned ndesc = 480;
+	std::vector<uint32_t> frags(ndesc, 1);
+	std::vector<uint8_t> bytes = net_hdr(12), frame = pattern(600, 78);
+	std::vector<Desc> d;
+
+	setup();
+	burst(20);
+	bytes.insert(bytes.end(), frame.begin(), frame.end());
+	d = g.tx_layout(bytes, frags);
+	for (unsigned i = 0; i < ndesc; i++) {
+		d[i].id = 100;
+		if (i + 1 < ndesc)
+			d[i].flags |= F_NEXT;
+	}
+	r.post_raw(d); /* slots 20..499, dropped when taken: too many segments */
+	for (unsigned i = 0; i < 12; i++)
+		ids_.push_back(post_tx(r, pattern(60, 3000 + i))); /* slots 500..511 */
+	for (uint16_t i = 0; i < 19; i++) {                        /* slots 0..18: still held */
+		std::vector<uint8_t> b = net_hdr(12), f = pattern(60, 4000 + i);
+
+		b.insert(b.end(), f.begin(), f.end());
+		d = g.tx_layout(b, {});
+		d[0].id = i;
+		r.post_raw(d);
+	}
+	EXPECT_EQ(be.tx(32).size(), 12u) << "not past the held slot";
+	EXPECT_EQ(be.drop(VIRTQ_DROP_CHAIN_TOO_LONG), 1u);
+	EXPECT_EQ(be.vq.hold.count, 0u) << "a ring's worth is returned";
+	EXPECT_EQ(r.desc(0)->id, ids_.back());
+	EXPECT_EQ(r.desc(0)->flags, P_AVAIL | P_USED);
+	EXPECT_EQ(be.vq.pos.last_avail_idx, 0u);
+	EXPECT_FALSE(be.vq.pos.avail_wrap);
+}
